@@ -1,0 +1,410 @@
+"""Check a loaded study: the schema, then every cross-reference and rule beyond it.
+
+Every problem is collected with its position; nothing fails early.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import cerberus
+
+from .errors import Problem
+from .loader import Document, Path_, format_path
+from .schema import load_schema, rule_at
+
+TBD = "TBD"
+
+
+class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
+    """Cerberus with the ``tbd`` type: the literal text ``TBD``."""
+
+    def _validate_type_tbd(self, value: Any) -> bool:
+        return bool(value == TBD)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "…" + text[-3:]
+
+
+def _type_name(types: Any) -> str:
+    names = {"tbd": "TBD", "dict": "a mapping (key: value)", "list": "a list",
+             "string": "text", "integer": "a whole number", "float": "a number",
+             "number": "a number", "boolean": "true or false", "date": "a date (YYYY-MM-DD)"}
+    types = types if isinstance(types, list) else [types]
+    return " or ".join(names.get(t, t) for t in types)
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _flatten(errors: Iterable[cerberus.errors.ValidationError]) -> Iterator[Any]:
+    for error in errors:
+        if error.is_group_error:
+            yield from _flatten(error.child_errors)
+        else:
+            yield error
+
+
+def _schema_message(error: Any) -> tuple[str, bool]:
+    """Describe one cerberus error; the flag says whether to point at the key."""
+    path: Path_ = tuple(error.document_path)
+    value, constraint = error.value, error.constraint
+    if error.code == cerberus.errors.UNKNOWN_FIELD.code:
+        parent = rule_at(path[:-1]) or {}
+        allowed = sorted(parent.get("schema", {})) if isinstance(parent.get("schema"), dict) else []
+        return (f"unknown field {path[-1]!r}{_suggest(path[-1], allowed)}; allowed here: "
+                f"{', '.join(allowed)}" if allowed else f"unknown field {path[-1]!r}"), True
+    if error.rule == "required":
+        return f"required field {path[-1]!r} is missing", False
+    if error.rule == "type":
+        return f"must be {_type_name(constraint)}, got {_show(value)}", False
+    if error.rule == "allowed":
+        options = [o for o in constraint if o != TBD]
+        tbd = " or TBD" if TBD in constraint else ""
+        shown = ", ".join(str(o) for o in options)
+        return f"{_show(value)} is not allowed{_suggest(value, options)}; use one of: {shown}{tbd}", False
+    if error.rule == "min":
+        return f"{_show(value)} is too small; the minimum is {constraint}", False
+    if error.rule == "max":
+        return f"{_show(value)} is too large; the maximum is {constraint}", False
+    if error.rule == "minlength":
+        return f"needs at least {constraint} item(s), has {len(value)}", False
+    if error.rule == "empty":
+        return "must not be empty", False
+    if error.rule == "regex":
+        return f"{_show(value)} does not have the required form ({constraint})", False
+    if error.rule == "nullable":
+        return "has no value; give one (or remove the key)", False
+    return f"{_show(value)} is invalid ({error.rule}: {constraint})", False
+
+
+def validate_schema(doc: Document) -> tuple[dict[str, Any], list[Problem]]:
+    """Validate against the schema; return the normalized data (defaults filled)."""
+    validator = _StudyValidator(load_schema())
+    if validator.validate(doc.data):
+        return validator.document, []
+    problems = []
+    for error in _flatten(validator._errors):
+        message, at_key = _schema_message(error)
+        path = tuple(error.document_path)
+        pos = doc.where(path, key=at_key) if at_key or error.rule != "required" else doc.where(path[:-1])
+        problems.append(Problem(pos.file, pos.line, pos.column, format_path(path), message))
+    return validator.document or doc.data, problems
+
+
+def _walk(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, path + (index,))
+
+
+def check_tbd(doc: Document) -> list[Problem]:
+    """``TBD`` is a warning where the schema allows it and an error elsewhere."""
+    problems = []
+    for path, value in _walk(doc.data):
+        if value != TBD or not path:
+            continue
+        rule = rule_at(path) or {}
+        pos = doc.where(path)
+        if rule.get("meta", {}).get("tbd"):
+            problems.append(Problem(pos.file, pos.line, pos.column, format_path(path),
+                                    "is TBD: still to be decided", "warning"))
+        elif rule:
+            problems.append(Problem(pos.file, pos.line, pos.column, format_path(path),
+                                    "TBD is not allowed here; give the value"))
+    return problems
+
+
+class _Checker:
+    """Cross-reference and consistency checks on schema-valid data."""
+
+    def __init__(self, doc: Document, data: dict[str, Any]) -> None:
+        self.doc, self.data = doc, data
+        self.problems: list[Problem] = []
+
+    def report(self, path: Path_, message: str, severity: str = "error") -> None:
+        pos = self.doc.where(path)
+        self.problems.append(Problem(pos.file, pos.line, pos.column, format_path(path),
+                                     message, severity))
+
+    def unique_ids(self, path: Path_, items: list[dict[str, Any]], key: str = "id") -> set[str]:
+        seen: dict[Any, int] = {}
+        for index, item in enumerate(items):
+            value = item.get(key)
+            if value in seen:
+                self.report(path + (index, key),
+                            f"duplicate id {value!r} (also at {format_path(path + (seen[value],))})")
+            else:
+                seen[value] = index
+        return set(seen)
+
+    def refs(self, path: Path_, values: list[Any], known: set[str], what: str) -> None:
+        for index, value in enumerate(values):
+            if value not in known:
+                self.report(path + (index,), f"unknown {what} {value!r}{_suggest(value, known)}; "
+                            f"known: {', '.join(sorted(map(str, known))) or 'none'}")
+
+    def ref(self, path: Path_, value: Any, known: set[str], what: str) -> None:
+        if value not in known:
+            self.report(path, f"unknown {what} {value!r}{_suggest(value, known)}; "
+                        f"known: {', '.join(sorted(map(str, known))) or 'none'}")
+
+    def run(self) -> list[Problem]:
+        self.check_objectives()
+        arms = self.check_design()
+        self.check_randomization(arms)
+        self.check_eligibility()
+        self.check_interventions()
+        self.check_schedule()
+        self.check_safety()
+        self.check_amendments()
+        self.check_sites()
+        self.check_others()
+        return self.problems
+
+    def check_objectives(self) -> None:
+        d = self.data
+        endpoints = self.unique_ids(("endpoints",), d["endpoints"])
+        self.unique_ids(("objectives",), d["objectives"])
+        used: set[str] = set()
+        for i, objective in enumerate(d["objectives"]):
+            self.refs(("objectives", i, "endpoints"), objective["endpoints"], endpoints, "endpoint")
+            used.update(objective["endpoints"])
+        if not any(o["level"] == "primary" for o in d["objectives"]):
+            self.report(("objectives",), "no primary objective; mark one with level: primary")
+        for i, endpoint in enumerate(d["endpoints"]):
+            if endpoint["id"] not in used:
+                self.report(("endpoints", i, "id"),
+                            f"endpoint {endpoint['id']!r} is not linked from any objective", "warning")
+
+    def check_design(self) -> list[dict[str, Any]]:
+        design = self.data["design"]
+        arms = design["arms"]
+        self.unique_ids(("design", "arms"), arms)
+        self.unique_ids(("design", "epochs"), design["epochs"])
+        interventions = {i["id"] for i in self.data["interventions"]}
+        for i, arm in enumerate(arms):
+            self.refs(("design", "arms", i, "interventions"), arm["interventions"], interventions,
+                      "intervention")
+        codes = [arm.get("code", i + 1) for i, arm in enumerate(arms)]
+        if len(set(map(str, codes))) != len(codes):
+            self.report(("design", "arms"), "arm codes must be unique")
+        randomized = design["type"].startswith("randomized") or design["type"] == "factorial"
+        if design["type"] == "single-arm" and len(arms) != 1:
+            self.report(("design", "arms"), f"a single-arm design has exactly 1 arm, not {len(arms)}")
+        if randomized and len(arms) < 2:
+            self.report(("design", "arms"), "a randomized design needs at least 2 arms")
+        if randomized and "randomization" not in self.data:
+            self.report(("design", "type"), "a randomized design needs a randomization section")
+        if not randomized and "randomization" in self.data:
+            self.report(("randomization",), f"a {design['type']} design is not randomized; "
+                        "remove the randomization section or change design.type")
+        return arms
+
+    def check_randomization(self, arms: list[dict[str, Any]]) -> None:
+        rand = self.data.get("randomization")
+        if not rand:
+            return
+        ratio_sum = sum(arm["ratio"] for arm in arms)
+        for i, size in enumerate(rand.get("block_sizes", [])):
+            if size % ratio_sum:
+                self.report(("randomization", "block_sizes", i),
+                            f"block size {size} is not a multiple of the ratio sum {ratio_sum} "
+                            f"({':'.join(str(a['ratio']) for a in arms)})")
+        if rand["method"] == "permuted-block" and not rand.get("block_sizes"):
+            self.report(("randomization",), "permuted-block randomization needs block_sizes")
+        factors = rand.get("stratification_factors", [])
+        self.unique_ids(("randomization", "stratification_factors"), factors)
+        for i, factor in enumerate(factors):
+            path = ("randomization", "stratification_factors", i, "levels")
+            self.unique_ids(path, factor["levels"])
+            codes = [lv.get("code", j + 1) for j, lv in enumerate(factor["levels"])]
+            if len(set(map(str, codes))) != len(codes):
+                self.report(path, "level codes must be unique within a factor")
+
+    def check_eligibility(self) -> None:
+        elig = self.data["eligibility"]
+        criteria = [("inclusion", i, c) for i, c in enumerate(elig["inclusion"])]
+        criteria += [("exclusion", i, c) for i, c in enumerate(elig["exclusion"])]
+        seen: dict[str, str] = {}
+        for kind, i, criterion in criteria:
+            path = ("eligibility", kind, i)
+            if criterion["id"] in seen:
+                self.report(path + ("id",), f"duplicate id {criterion['id']!r} "
+                            f"(also used in {seen[criterion['id']]})")
+            seen[criterion["id"]] = kind
+            for name, bounds in criterion.get("check", {}).items():
+                if isinstance(bounds, dict) and bounds.get("min", 0) > bounds.get("max", 10**6):
+                    self.report(path + ("check", name),
+                                f"min {bounds['min']} is greater than max {bounds['max']}")
+
+    def check_interventions(self) -> None:
+        items = self.data["interventions"]
+        self.unique_ids(("interventions",), items)
+        for i, item in enumerate(items):
+            levels = item.get("dose_levels", [])
+            path = ("interventions", i, "dose_levels")
+            for j, level in enumerate(levels):
+                if level["level"] != -j:
+                    self.report(path + (j, "level"), f"dose levels must run 0, -1, -2, … in order; "
+                                f"expected {-j}, got {level['level']}")
+            for j in range(1, len(levels)):
+                before, now = levels[j - 1]["amount"], levels[j]["amount"]
+                if TBD in (before, now):
+                    continue
+                if "frequency" in levels[j] and levels[j].get("frequency") != levels[j - 1].get(
+                        "frequency", item["frequency"]):
+                    ok = now <= before
+                else:
+                    ok = now < before
+                if not ok:
+                    self.report(path + (j, "amount"), f"dose levels must decrease: level "
+                                f"{levels[j]['level']} ({now}) is not below level "
+                                f"{levels[j - 1]['level']} ({before})")
+            if levels and TBD not in (levels[0]["amount"], item["dose"]["amount"]) and \
+                    levels[0]["amount"] != item["dose"]["amount"]:
+                self.report(path + (0, "amount"), f"level 0 ({levels[0]['amount']}) must equal "
+                            f"the starting dose ({item['dose']['amount']})")
+            cycle = item.get("cycle_length_days")
+            for j, day in enumerate(item.get("days", [])):
+                if isinstance(cycle, int) and day > cycle:
+                    self.report(("interventions", i, "days", j),
+                                f"day {day} is beyond the cycle length ({cycle} days)")
+
+    def check_schedule(self) -> None:
+        sched = self.data["schedule"]
+        visits = self.unique_ids(("schedule", "visits"), sched["visits"])
+        activities = self.unique_ids(("schedule", "activities"), sched["activities"])
+        epochs = {e["id"] for e in self.data["design"]["epochs"]}
+        for i, visit in enumerate(sched["visits"]):
+            path = ("schedule", "visits", i)
+            self.ref(path + ("epoch",), visit["epoch"], epochs, "epoch")
+            for side in ("before", "after"):
+                if visit["window"][side] < 0:
+                    self.report(path + ("window", side),
+                                f"window {side} must not be negative, got {visit['window'][side]}")
+            if visit["day"] == 0:
+                self.report(path + ("day",), "there is no day 0: day 1 is the anchor date, "
+                            "day -1 the day before")
+            repeat = visit.get("repeat", {})
+            if repeat.get("every_cycle") and visit["anchor"] != "cycle_day_1":
+                self.report(path + ("repeat", "every_cycle"),
+                            "every_cycle needs anchor: cycle_day_1")
+            if visit["anchor"] == "cycle_day_1" and visit["day"] > sched["cycle_length_days"]:
+                self.report(path + ("day",), f"day {visit['day']} is beyond the cycle length "
+                            f"({sched['cycle_length_days']} days)")
+            if repeat.get("every_cycle") and repeat.get("every_days"):
+                self.report(path + ("repeat",), "give every_cycle or every_days, not both")
+        seen_activities: set[str] = set()
+        for activity, visit_ids in sched["matrix"].items():
+            path = ("schedule", "matrix", activity)
+            self.ref(path, activity, activities, "activity")
+            self.refs(path, visit_ids, visits, "visit")
+            seen_activities.add(activity)
+        for i, activity in enumerate(sched["activities"]):
+            if activity["id"] not in seen_activities:
+                self.report(("schedule", "activities", i, "id"),
+                            f"activity {activity['id']!r} is not scheduled at any visit", "warning")
+        self.unique_ids(("schedule", "footnotes"), sched.get("footnotes", []))
+        for i, note in enumerate(sched.get("footnotes", [])):
+            self.refs(("schedule", "footnotes", i, "activities"), note.get("activities", []),
+                      activities, "activity")
+            self.refs(("schedule", "footnotes", i, "visits"), note.get("visits", []), visits, "visit")
+        ta = self.data["tumour_assessment"]
+        self.ref(("tumour_assessment", "visit"), ta["visit"], visits, "visit")
+
+    def check_safety(self) -> None:
+        safety = self.data["safety"]
+        terms: dict[str, dict[str, Any]] = {}
+        for i, term in enumerate(safety["terms"]):
+            if term["term"] in terms:
+                self.report(("safety", "terms", i, "term"), f"term {term['term']!r} is listed twice")
+            terms[term["term"]] = term
+        interventions = {i["id"]: i for i in self.data["interventions"]}
+        self.unique_ids(("safety", "dose_modifications"), safety.get("dose_modifications", []))
+        for i, rule in enumerate(safety.get("dose_modifications", [])):
+            path = ("safety", "dose_modifications", i)
+            self.ref(path + ("intervention",), rule["intervention"], set(interventions),
+                     "intervention")
+            self.ref(path + ("term",), rule["term"], set(terms), "CTCAE term (add it to safety.terms)")
+            term = terms.get(rule["term"])
+            if term:
+                for j, grade in enumerate(rule["grades"]):
+                    if grade not in term["grades"]:
+                        self.report(path + ("grades", j), f"CTCAE {rule['term']!r} has no grade "
+                                    f"{grade}; defined: {sorted(term['grades'])}")
+            action = rule["action"]
+            if action in ("hold", "reduce") and "hold_until_grade" not in rule:
+                self.report(path + ("action",), f"action {action!r} needs hold_until_grade")
+            if "hold_until_grade" in rule and rule["hold_until_grade"] >= min(rule["grades"]):
+                self.report(path + ("hold_until_grade",), f"hold_until_grade "
+                            f"{rule['hold_until_grade']} must be below the rule's grades")
+            if action != "reduce" and "reduce_levels" in rule:
+                self.report(path + ("reduce_levels",), "reduce_levels only applies to action: reduce")
+            drug = interventions.get(rule["intervention"])
+            if action == "reduce" and drug is not None:
+                below = len(drug.get("dose_levels", [])) - 1
+                step = rule.get("reduce_levels", 1)
+                if step > below:
+                    self.report(path + ("action",), f"cannot reduce {step} level(s): "
+                                f"{rule['intervention']!r} has {max(below, 0)} level(s) below 0 "
+                                "(add dose_levels)")
+
+    def check_amendments(self) -> None:
+        amendments = self.data.get("amendments", [])
+        current = _version_key(self.data["version"]["number"])
+        for i in range(len(amendments)):
+            path = ("amendments", i)
+            version = _version_key(amendments[i]["version"])
+            if version > current:
+                self.report(path + ("version",), f"version {amendments[i]['version']} is later "
+                            f"than the study's version {self.data['version']['number']}")
+            if i == 0:
+                continue
+            if version <= _version_key(amendments[i - 1]["version"]):
+                self.report(path + ("version",), f"versions must increase: "
+                            f"{amendments[i]['version']} follows {amendments[i - 1]['version']}")
+            if amendments[i]["date"] < amendments[i - 1]["date"]:
+                self.report(path + ("date",), f"dates must not go backwards: "
+                            f"{amendments[i]['date']} is before {amendments[i - 1]['date']}")
+        if amendments and amendments[-1]["date"] > self.data["version"]["date"]:
+            self.report(("amendments", len(amendments) - 1, "date"),
+                        "is later than the version date")
+
+    def check_sites(self) -> None:
+        sites = self.data["sites"]
+        self.unique_ids(("sites",), sites)
+        for i, site in enumerate(sites):
+            try:
+                zoneinfo.ZoneInfo(site["timezone"])
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                self.report(("sites", i, "timezone"), f"unknown time zone {site['timezone']!r}; "
+                            "use an IANA name such as Asia/Shanghai")
+
+    def check_others(self) -> None:
+        self.unique_ids(("statistics", "analysis_sets"), self.data["statistics"]["analysis_sets"])
+        self.unique_ids(("references",), self.data.get("references", []))
+
+
+def _version_key(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
+
+
+def validate_document(doc: Document) -> tuple[dict[str, Any], list[Problem]]:
+    """Run every check on ``doc``; return normalized data and all problems found."""
+    data, problems = validate_schema(doc)
+    problems += check_tbd(doc)
+    if not any(p.severity == "error" for p in problems):
+        problems += _Checker(doc, data).run()
+    return data, sorted(problems)
