@@ -13,6 +13,7 @@ from .errors import ProtocolgenError
 
 STUDY_ARG = click.argument("study", type=click.Path(path_type=Path),
                            default="protocol/iri-apa-sclc", required=False)
+SHOWN_WARNINGS = 8
 CTCAE_OPT = click.option(
     "--ctcae", type=click.Path(path_type=Path), default=None,
     help="NCI's CTCAE v5.0 workbook (.xlsx) to check terms against "
@@ -57,7 +58,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 @CTCAE_OPT
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. TBD values) as errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when the study is valid.")
-def validate(study: Path, ctcae: Path | None, strict: bool, quiet: bool) -> None:
+@click.option("--warnings", "-w", "all_warnings", is_flag=True,
+              help=f"List every warning (by default the first {SHOWN_WARNINGS}).")
+def validate(study: Path, ctcae: Path | None, strict: bool, quiet: bool,
+             all_warnings: bool) -> None:
     """Check a study (folder or study.yaml) and print a summary.
 
     Every problem is printed as FILE:LINE:COL: field: message; exit 1 when
@@ -72,8 +76,12 @@ def validate(study: Path, ctcae: Path | None, strict: bool, quiet: bool) -> None
     loaded = load_study(study, ctcae=ctcae, strict=strict)
     if quiet:
         return
-    for warning in loaded.warnings:
+    shown = loaded.warnings if all_warnings else loaded.warnings[:SHOWN_WARNINGS]
+    for warning in shown:
         click.echo(str(warning), err=True)
+    if len(shown) < len(loaded.warnings):
+        click.echo(f"… and {len(loaded.warnings) - len(shown)} more warning(s); "
+                   "--warnings lists them all", err=True)
     s = loaded.study
     ident = s.identification
     click.echo(f"{ident.protocol_number} v{s.version.number} ({s.version.status}, "

@@ -27,8 +27,9 @@ Rules that hold everywhere:
 - **Text** is printed literally (characters such as `*`, `_`, `<`, `|`, `$` are escaped), except in
   fields marked *markdown*.
 - **Dates** are written `YYYY-MM-DD`. Rendered documents take dates from the study, not the clock.
-- **Days** in the schedule have no day 0: day 1 is the anchor date (for `study_day_1`, the first
-  dose), day -1 the day before it.
+- **Days** counted from study day 1 or a cycle's day 1 have no day 0: day 1 is the anchor date (for
+  `study_day_1`, the first dose), day -1 the day before it. Days after the end of treatment count
+  from 0 (the end-of-treatment date).
 - Anchors and aliases (`&name`, `*name`, `<<: *name`) may be used; `!!python/...` and other tags are refused.
 
 Check a study with `protocolgen validate protocol/<study>` (add `--ctcae CTCAE_v5.0.xlsx` to check

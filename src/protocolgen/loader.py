@@ -88,7 +88,7 @@ class _Builder:
         self.doc = doc
         self.prefix = prefix
         self.count = 0
-        self.constructor = yaml.SafeConstructor()
+        self.constructor = yaml.constructor.SafeConstructor()
 
     def pos(self, node: yaml.Node) -> Position:
         return _mark_position(self.display, node.start_mark)

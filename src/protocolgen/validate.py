@@ -294,7 +294,7 @@ class _Checker:
                 if visit["window"][side] < 0:
                     self.report(path + ("window", side),
                                 f"window {side} must not be negative, got {visit['window'][side]}")
-            if visit["day"] == 0:
+            if visit["day"] == 0 and visit["anchor"] != "end_of_treatment":
                 self.report(path + ("day",), "there is no day 0: day 1 is the anchor date, "
                             "day -1 the day before")
             repeat = visit.get("repeat", {})
