@@ -37,13 +37,20 @@ class InputError(ProtocolgenError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(str(p) for p in self.errors))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
 
     def show(self, file: IO[Any] | None = None) -> None:
-        errors = [p for p in self.problems if p.severity == "error"]
-        for problem in self.problems:
+        """Print each error on its own line (warnings are only counted), then a summary."""
+        for problem in self.errors:
             click.echo(str(problem), err=True, file=file)
-        click.echo(f"Error: {len(errors)} error(s); nothing was written.", err=True, file=file)
+        warnings = len(self.problems) - len(self.errors)
+        also = f" and {warnings} warning(s)" if warnings else ""
+        click.echo(f"Error: {len(self.errors)} error(s){also}; nothing was written.",
+                   err=True, file=file)
 
 
 def fail(file: str, message: str, *, line: int = 0, column: int = 0, field: str = "") -> InputError:

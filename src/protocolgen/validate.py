@@ -22,8 +22,14 @@ TBD = "TBD"
 class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
     """Cerberus with the ``tbd`` type: the literal text ``TBD``."""
 
-    def _validate_type_tbd(self, value: Any) -> bool:
-        return bool(value == TBD)
+    types_mapping = {**cerberus.Validator.types_mapping,
+                     "tbd": cerberus.TypeDefinition("tbd", (), ())}
+
+    def _validate_type(self, data_type: Any, field: Any, value: Any) -> None:
+        """{'type': ['string', 'list'], 'check_with': 'type'}"""
+        if value == TBD and "tbd" in (data_type if isinstance(data_type, list) else [data_type]):
+            return
+        super()._validate_type(data_type, field, value)
 
 
 def _show(value: Any, limit: int = 60) -> str:
