@@ -56,8 +56,10 @@ def test_bad_input_exit_1_one_line_per_problem(seed_copy: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(seed_copy)])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"{seed_copy / 'study.yaml'}:")
-    assert "identification.shrt_title: unknown field 'shrt_title' (did you mean " in lines[0]
+    assert all(line.startswith(f"{seed_copy / 'study.yaml'}:") for line in lines[:-1])
+    assert "identification.short_title: required field 'short_title' is missing" in lines[0]
+    assert "identification.shrt_title: unknown field 'shrt_title' (did you mean " in lines[1]
+    assert lines[-1].startswith("Error: 2 error(s) and ") and "warning(s); nothing" in lines[-1]
     assert "Traceback" not in result.output
 
 

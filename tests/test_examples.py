@@ -83,3 +83,10 @@ def test_summary_counts() -> None:
     counts = summarize(load_study(SEED))
     assert counts["inclusion criteria"] == 4 and counts["arms"] == 1
     assert counts["visits"] == 7 and counts["activities"] == 17
+
+
+def test_resilient_visits_belong_to_their_arms() -> None:
+    visits = {e.id: e for e in load_study(RESILIENT).study.schedule.encounters}
+    assert visits["D15"].applies_to("ARM-IRI") and not visits["D15"].applies_to("ARM-TOPO")
+    assert visits["D3"].applies_to("ARM-TOPO") and not visits["D3"].applies_to("ARM-IRI")
+    assert visits["D1"].applies_to("ARM-IRI") and visits["D1"].applies_to("ARM-TOPO")

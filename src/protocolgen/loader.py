@@ -66,7 +66,8 @@ def format_path(path: Path_) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            name = str(part) if str(part).isprintable() else repr(str(part))[1:-1]
+            out += f".{name}" if out else name  # escaped: a problem prints on one line
     return out
 
 
@@ -88,6 +89,7 @@ class _Builder:
         self.doc = doc
         self.prefix = prefix
         self.count = 0
+        self.active: set[int] = set()  # ids of the collections being built (alias cycles)
         self.constructor = yaml.constructor.SafeConstructor()
 
     def pos(self, node: yaml.Node) -> Position:
@@ -106,33 +108,38 @@ class _Builder:
             raise InputError([_problem(self.pos(node), (
                 f"tag {node.tag.replace('tag:yaml.org,2002:', '!!')!r} is not allowed; "
                 "only plain YAML values (text, numbers, dates, lists, mappings)"), path)])
-        self.doc.positions[path] = self.pos(node)
-        if isinstance(node, yaml.MappingNode):
-            return self.build_mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
+        # The first value built at a path is the one written there: keys are built at
+        # their mapping's path, and '<<' merges come after the mapping's own keys.
+        self.doc.positions.setdefault(path, self.pos(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.build_scalar(node, path)
+        if id(node) in self.active:
+            raise InputError([_problem(self.pos(node), (
+                "recursive alias: this anchored value contains an alias to itself"), path)])
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.build_mapping(node, path, depth)
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        finally:
+            self.active.discard(id(node))
+
+    def build_scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
         try:
             return self.constructor.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1]
+            kind = {"timestamp": "date", "int": "whole number", "float": "number"}.get(kind, kind)
             raise InputError([_problem(self.pos(node), (
-                f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: {exc}"),
-                path)]) from exc
+                f"{node.value!r} is not a valid {kind}: {exc}"), path)]) from exc
 
     def build_mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         first_seen: dict[Any, Position] = {}
         merged: dict[Any, Any] = {}
+        merges = [value for key, value in node.value if key.tag == "tag:yaml.org,2002:merge"]
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                source = self.build(value_node, path, depth + 1)
-                sources = source if isinstance(source, list) else [source]
-                for item in sources:
-                    if not isinstance(item, dict):
-                        raise InputError([_problem(self.pos(value_node),
-                                                   "a '<<' merge needs a mapping or list of mappings",
-                                                   path)])
-                    for k, v in item.items():
-                        merged.setdefault(k, v)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError([_problem(self.pos(key_node),
@@ -151,6 +158,16 @@ class _Builder:
             first_seen[key] = key_pos
             self.doc.key_positions[path + (key,)] = key_pos
             result[key] = self.build(value_node, path + (key,), depth + 1)
+        for value_node in merges:
+            source = self.build(value_node, path, depth + 1)
+            sources = source if isinstance(source, list) else [source]
+            for item in sources:
+                if not isinstance(item, dict):
+                    raise InputError([_problem(self.pos(value_node),
+                                               "a '<<' merge needs a mapping or list of mappings",
+                                               path)])
+                for k, v in item.items():
+                    merged.setdefault(k, v)
         for k, v in merged.items():
             result.setdefault(k, v)
         return result
@@ -160,26 +177,29 @@ def _decode(raw: bytes, display: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
+        data = exc.object  # without the BOM, which exc.start does not count
+        before = data[: exc.start]
         line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise fail(display, f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise fail(display, f"not valid UTF-8 text (byte 0x{data[exc.start]:02x}); "
                    "save the file as UTF-8", line=line, column=column) from exc
     if "\x00" in text:
         index = text.index("\x00")
         line = text.count("\n", 0, index) + 1
-        raise fail(display, "contains a NUL byte: is this a binary file?", line=line, column=1)
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        raise fail(display, "contains a NUL byte: is this a binary file?", line=line,
+                   column=column)
     return text
 
 
 def read_text(path: Path, display: str | None = None) -> str:
     """Read a UTF-8 file, turning every file-system problem into one clear error."""
     display = display or str(path)
-    if not path.exists():
-        raise fail(display, "file not found")
-    if path.is_dir():
-        raise fail(display, "is a folder, expected a YAML file")
     try:
+        if not path.exists():
+            raise fail(display, "file not found")
+        if path.is_dir():
+            raise fail(display, "is a folder, expected a YAML file")
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise fail(display, f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")
@@ -195,12 +215,21 @@ def parse_yaml(text: str, display: str, doc: Document, prefix: Path_ = ()) -> An
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
         raise fail(display, "file is empty", line=1, column=1)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise fail(display, f"character {chr(exc.character)!r} (#x{exc.character:04x}) is not "
+                   "allowed in YAML; remove it", line=line, column=column) from exc
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        context, start = exc.context or "", exc.context_mark
+        if context.startswith("while") and start and mark and start.line != mark.line:
+            context += f" that began at line {start.line + 1}"  # often the real mistake
+        message = ", ".join(str(part) for part in (context, exc.problem) if part)
         if "'\\t'" in message:
             message = "a tab character here; YAML indents with spaces only"
         raise InputError([_problem(_mark_position(display, mark),
@@ -208,7 +237,8 @@ def parse_yaml(text: str, display: str, doc: Document, prefix: Path_ = ()) -> An
     except yaml.YAMLError as exc:
         raise fail(display, f"YAML error: {exc}", line=1, column=1) from exc
     except RecursionError as exc:
-        raise fail(display, "values nested too deeply", line=1, column=1) from exc
+        raise InputError([_problem(_mark_position(display, loader.get_mark()),
+                                   f"values nested deeper than {MAX_DEPTH} levels")]) from exc
     finally:
         loader.dispose()
     if node is None:
@@ -224,14 +254,15 @@ def load_yaml_file(path: Path, display: str | None = None) -> Document:
     return doc
 
 
-def resolve_study_file(study: Path) -> Path:
+def resolve_study_file(study: Path | str) -> Path:
     """Accept a study folder or its ``study.yaml`` and return the YAML file."""
+    study = Path(study)
     if study.is_dir():
         return study / STUDY_FILE
     return study
 
 
-def load_study_document(study: Path) -> Document:
+def load_study_document(study: Path | str) -> Document:
     """Load ``study.yaml`` and merge the sibling files it lists under ``include``."""
     main = resolve_study_file(study)
     doc = load_yaml_file(main)
@@ -243,16 +274,30 @@ def load_study_document(study: Path) -> Document:
     include_pos = doc.positions.get(("include",), Position(display, 1, 1))
     if isinstance(includes, str):
         includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise InputError([_problem(include_pos, "must be a list of sibling file names",
-                                   ("include",))])
+    if not isinstance(includes, list):
+        raise InputError([_problem(include_pos, "must be a list of sibling file names, "
+                                   "e.g. [schedule.yaml, safety.yaml]", ("include",))])
     for index, name in enumerate(includes):
         pos = doc.positions.get(("include", index), include_pos)
+        if not isinstance(name, str):
+            raise InputError([_problem(pos, f"must be a file name, got {name!r}",
+                                       ("include", index))])
         if Path(name).is_absolute() or ".." in Path(name).parts or "/" in name or "\\" in name:
             raise InputError([_problem(pos, (
                 f"{name!r}: only files in the same folder as study.yaml can be included"),
                 ("include", index))])
+        if name in (main.name, *includes[:index]):
+            raise InputError([_problem(pos, f"{name!r} is already part of the study "
+                                       "(listed twice, or the study file itself)",
+                                       ("include", index))])
         sub_path = main.parent / name
+        try:
+            found = sub_path.is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
+            raise InputError([_problem(pos, f"included file {name!r} not found next to "
+                                       f"{main.name}", ("include", index))])
         sub_display = str(Path(display).parent / name)
         sub = Document(data={}, files=[sub_display])
         data = parse_yaml(read_text(sub_path, sub_display), sub_display, sub)

@@ -227,6 +227,10 @@ class Encounter:
     day: int
     window: VisitWindow
     repeat: RepeatRule | None = None
+    arm_ids: tuple[str, ...] = ()  # empty: every arm
+
+    def applies_to(self, arm_id: str) -> bool:
+        return not self.arm_ids or arm_id in self.arm_ids
 
 
 @dataclass(frozen=True)
@@ -395,7 +399,8 @@ def _encounter(d: dict[str, Any]) -> Encounter:
         d["id"], d["label"], d["epoch"], d["anchor"], d["day"],
         VisitWindow(d["window"]["before"], d["window"]["after"]),
         RepeatRule(repeat.get("every_cycle", False), repeat.get("every_days"),
-                   repeat.get("until", ""), repeat.get("max")) if repeat else None)
+                   repeat.get("until", ""), repeat.get("max")) if repeat else None,
+        tuple(d.get("arms", [])))
 
 
 def _schedule(d: dict[str, Any]) -> ScheduleOfActivities:

@@ -5,7 +5,9 @@ Every problem is collected with its position; nothing fails early.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -19,11 +21,25 @@ from .schema import load_schema, rule_at
 TBD = "TBD"
 
 
+class _TrustedSchemas(set[Any]):
+    """Tells cerberus every schema is already checked: re-checking the schema on each run
+    costs ~0.4 s of start-up. ``tests/test_schema.py`` checks it with cerberus instead."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
 class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
     """Cerberus with the ``tbd`` type: the literal text ``TBD``."""
 
+    _valid_schemas = _TrustedSchemas()
+
+    # YAML's true/false are Python ints and a date with a time is a date: refuse both.
     types_mapping = {**cerberus.Validator.types_mapping,
-                     "tbd": cerberus.TypeDefinition("tbd", (), ())}
+                     "tbd": cerberus.TypeDefinition("tbd", (), ()),
+                     "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
+                     "float": cerberus.TypeDefinition("float", (float, int), (bool,)),
+                     "date": cerberus.TypeDefinition("date", (dt.date,), (dt.datetime,))}
 
     def _validate_type(self, data_type: Any, field: Any, value: Any) -> None:
         """{'type': ['string', 'list'], 'check_with': 'type'}"""
@@ -31,9 +47,15 @@ class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
             return
         super()._validate_type(data_type, field, value)
 
+    def _validate_regex(self, pattern: str, field: Any, value: Any) -> None:
+        """{'type': 'string'}"""
+        # cerberus appends '$', which also matches before a final newline
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            self._error(field, cerberus.errors.REGEX_MISMATCH)
+
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = repr(value) if not isinstance(value, str) else repr(value)
+    text = value.isoformat() if isinstance(value, dt.date) else repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "…" + text[-3:]
 
 
@@ -161,10 +183,10 @@ class _Checker:
                 self.report(path + (index,), f"unknown {what} {value!r}{_suggest(value, known)}; "
                             f"known: {', '.join(sorted(map(str, known))) or 'none'}")
 
-    def ref(self, path: Path_, value: Any, known: set[str], what: str) -> None:
+    def ref(self, path: Path_, value: Any, known: set[str], what: str, hint: str = "") -> None:
         if value not in known:
             self.report(path, f"unknown {what} {value!r}{_suggest(value, known)}; "
-                        f"known: {', '.join(sorted(map(str, known))) or 'none'}")
+                        f"known: {', '.join(sorted(map(str, known))) or 'none'}{hint}")
 
     def run(self) -> list[Problem]:
         self.check_objectives()
@@ -293,9 +315,11 @@ class _Checker:
         visits = self.unique_ids(("schedule", "visits"), sched["visits"])
         activities = self.unique_ids(("schedule", "activities"), sched["activities"])
         epochs = {e["id"] for e in self.data["design"]["epochs"]}
+        arms = {a["id"] for a in self.data["design"]["arms"]}
         for i, visit in enumerate(sched["visits"]):
             path = ("schedule", "visits", i)
             self.ref(path + ("epoch",), visit["epoch"], epochs, "epoch")
+            self.refs(path + ("arms",), visit.get("arms", []), arms, "arm")
             for side in ("before", "after"):
                 if visit["window"][side] < 0:
                     self.report(path + ("window", side),
@@ -343,7 +367,8 @@ class _Checker:
             path = ("safety", "dose_modifications", i)
             self.ref(path + ("intervention",), rule["intervention"], set(interventions),
                      "intervention")
-            self.ref(path + ("term",), rule["term"], set(terms), "CTCAE term (add it to safety.terms)")
+            self.ref(path + ("term",), rule["term"], set(terms), "CTCAE term",
+                     " (or add it to safety.terms)")
             term = terms.get(rule["term"])
             if term:
                 for j, grade in enumerate(rule["grades"]):
@@ -355,7 +380,8 @@ class _Checker:
                 self.report(path + ("action",), f"action {action!r} needs hold_until_grade")
             if "hold_until_grade" in rule and rule["hold_until_grade"] >= min(rule["grades"]):
                 self.report(path + ("hold_until_grade",), f"hold_until_grade "
-                            f"{rule['hold_until_grade']} must be below the rule's grades")
+                            f"{rule['hold_until_grade']} must be below the rule's lowest grade "
+                            f"({min(rule['grades'])})")
             if action != "reduce" and "reduce_levels" in rule:
                 self.report(path + ("reduce_levels",), "reduce_levels only applies to action: reduce")
             drug = interventions.get(rule["intervention"])
@@ -386,7 +412,8 @@ class _Checker:
                             f"{amendments[i]['date']} is before {amendments[i - 1]['date']}")
         if amendments and amendments[-1]["date"] > self.data["version"]["date"]:
             self.report(("amendments", len(amendments) - 1, "date"),
-                        "is later than the version date")
+                        f"{amendments[-1]['date']} is later than the version date "
+                        f"{self.data['version']['date']}")
 
     def check_sites(self) -> None:
         sites = self.data["sites"]
@@ -394,7 +421,7 @@ class _Checker:
         for i, site in enumerate(sites):
             try:
                 zoneinfo.ZoneInfo(site["timezone"])
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
                 self.report(("sites", i, "timezone"), f"unknown time zone {site['timezone']!r}; "
                             "use an IANA name such as Asia/Shanghai")
 
@@ -403,14 +430,17 @@ class _Checker:
         self.unique_ids(("references",), self.data.get("references", []))
 
 
-def _version_key(number: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in number.split("."))
+def _version_key(number: str) -> tuple[tuple[int, str], ...]:
+    """Sort key for ``MAJOR.MINOR``: numeric, without int() (which caps at 4300 digits)."""
+    parts = (part.lstrip("0") for part in number.split("."))
+    return tuple((len(part), part) for part in parts)
 
 
 def validate_document(doc: Document) -> tuple[dict[str, Any], list[Problem]]:
     """Run every check on ``doc``; return normalized data and all problems found."""
     data, problems = validate_schema(doc)
-    problems += check_tbd(doc)
+    reported = {p.field for p in problems}
+    problems += [p for p in check_tbd(doc) if p.field not in reported]
     if not any(p.severity == "error" for p in problems):
         problems += _Checker(doc, data).run()
     return data, sorted(problems)

@@ -86,18 +86,15 @@ def _iter_children(rule: dict[str, Any], path: str) -> Iterator[Field]:
 
 def rule_at(path: tuple[str | int, ...]) -> dict[str, Any] | None:
     """The rule that governs the value at ``path`` in a study document, if any."""
-    rules: dict[str, Any] = {"type": "dict", "schema": load_schema()}
+    rules: dict[str, Any] | None = {"type": "dict", "schema": load_schema()}
     for part in path:
-        if isinstance(part, int):
-            if rules.get("type") != "list" or "schema" not in rules:
-                return None
-            rules = rules["schema"]
-        elif "schema" in rules and isinstance(rules["schema"], dict) and rules.get("type") != "list":
-            if part not in rules["schema"]:
-                return rules.get("valuesrules")
-            rules = rules["schema"][part]
-        elif "valuesrules" in rules:
-            rules = rules["valuesrules"]
-        else:
+        if rules is None:
             return None
+        sub = rules.get("schema")
+        if rules.get("type") == "list":
+            rules = sub if isinstance(part, int) else None
+        elif isinstance(sub, dict) and part in sub:
+            rules = sub[part]
+        else:
+            rules = rules.get("valuesrules")
     return rules
