@@ -4,8 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STUDY  ?= protocol/iri-apa-sclc
+SLUG   := $(notdir $(abspath $(STUDY)))
+OUT    := build/$(SLUG)
+# What a rendered protocol depends on: touching any of these re-renders; nothing else does.
+PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/protocol/*) \
+                 $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*)
 
-.PHONY: setup test protocol validate lint bench docs clean
+.PHONY: setup test protocol validate lint bench docs golden clean
 
 setup: $(STAMP)
 
@@ -18,7 +23,14 @@ $(STAMP): pyproject.toml
 test: setup
 	$(BIN)/python -m pytest
 
-protocol: validate
+# Incremental: a second run with nothing changed does no work.
+protocol: $(OUT)/.protocol.done
+
+$(OUT)/.protocol.done: $(STAMP) $(PROTOCOL_DEPS)
+	$(BIN)/protocolgen validate $(STUDY)
+	$(BIN)/protocolgen check $(STUDY)
+	$(BIN)/protocolgen render protocol $(STUDY) -o $(OUT)
+	touch $@
 
 validate: setup
 	$(BIN)/protocolgen validate $(STUDY)
@@ -28,6 +40,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/bench.py
+
+golden: setup
+	PROTOCOLGEN_GOLDEN=update $(BIN)/python -m pytest -q tests/test_render_protocol.py -k golden
 
 docs: setup
 	$(BIN)/protocolgen schema -o docs/study-format.md

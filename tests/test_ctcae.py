@@ -35,7 +35,8 @@ def test_typo_gets_did_you_mean(seed_copy: Path, workbook: Path) -> None:
     edit(seed_copy / "safety.yaml", "    - term: Diarrhea\n", "    - term: Diarhea\n")
     edit(seed_copy / "safety.yaml", "      term: Diarrhea\n      grades: [2]",
          "      term: Diarhea\n      grades: [2]")
-    edit(seed_copy / "safety.yaml", "      term: Diarrhea\n      grades: [3, 4]\n      action: reduce",
+    edit(seed_copy / "safety.yaml",
+         "      term: Diarrhea\n      grades: [3, 4]\n      action: reduce",
          "      term: Diarhea\n      grades: [3, 4]\n      action: reduce")
     edit(seed_copy / "safety.yaml", "      term: Diarrhea\n      grades: [3, 4]\n      occurrence",
          "      term: Diarhea\n      grades: [3, 4]\n      occurrence")
@@ -58,16 +59,17 @@ def test_wrong_code_soc_and_grade_text(seed_copy: Path, workbook: Path) -> None:
 
 
 def test_grade_nci_does_not_define(seed_copy: Path, workbook: Path) -> None:
-    edit(seed_copy / "safety.yaml", "        3: \"Adult: Urinary protein >=3.5 g/24 hrs; 4+ proteinuria\"\n",
-         "        3: \"Adult: Urinary protein >=3.5 g/24 hrs; 4+ proteinuria\"\n        4: Worse\n")
+    line = "        3: \"Adult: Urinary protein >=3.5 g/24 hrs; 4+ proteinuria\"\n"
+    edit(seed_copy / "safety.yaml", line, line + "        4: Worse\n")
     assert _problems(seed_copy, workbook)[0].endswith(
-        "safety.terms[7].grades[4]: 'Proteinuria' has no grade 4 in CTCAE v5.0 (defined: [1, 2, 3])")
+        "safety.terms[7].grades[4]: 'Proteinuria' has no grade 4 in CTCAE v5.0 "
+        "(defined: [1, 2, 3])")
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:
     bad = tmp_path / "ctcae.xlsx"
     bad.write_text("not a zip")
-    with pytest.raises(InputError, match="not a readable .xlsx workbook"):
+    with pytest.raises(InputError, match=r"not a readable \.xlsx workbook"):
         load_ctcae_workbook(bad)
 
 
@@ -80,7 +82,7 @@ def test_wrong_sheet_and_wrong_columns(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     book.active.title = "Sheet1"
     book.save(tmp_path / "a.xlsx")
-    with pytest.raises(InputError, match="sheet 'CTCAE v5.0 Clean Copy' not found"):
+    with pytest.raises(InputError, match=r"sheet 'CTCAE v5\.0 Clean Copy' not found"):
         load_ctcae_workbook(tmp_path / "a.xlsx")
     book.active.title = "CTCAE v5.0 Clean Copy"
     book.active.append(["Code", "SOC"])

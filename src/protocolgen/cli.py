@@ -28,7 +28,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:  # the last line of defence
             if ctx.meta.get("debug") or "--debug" in sys.argv:
                 raise
             click.echo(f"Internal error: {type(exc).__name__}: {exc} "
@@ -123,3 +123,77 @@ def schema(output: Path | None, check: bool) -> None:
     else:
         write_atomic(output, text)
         click.echo(f"wrote {output}")
+
+
+@main.command()
+@STUDY_ARG
+@click.option("--strict", is_flag=True, help="Exit 1 when any item is empty or TBD.")
+@click.option("--all", "show_all", is_flag=True, help="List complete items too.")
+def check(study: Path, strict: bool, show_all: bool) -> None:
+    """Report which ICH M11 sections and SPIRIT 2025 items the study leaves empty or TBD.
+
+    Items that protocol reviewers most often find missing are marked with *.
+
+    \b
+    Example:
+      protocolgen check protocol/iri-apa-sclc --strict
+    """
+    from .completeness import check_completeness
+    from .study import load_study
+
+    loaded = load_study(study)
+    items = check_completeness(loaded.document.data, randomized=loaded.study.design.randomized)
+    for checklist in ("ICH M11", "SPIRIT 2025"):
+        group = [i for i in items if i.checklist == checklist]
+        done = sum(i.ok for i in group)
+        click.echo(f"{checklist}: {done}/{len(group)} complete or not applicable")
+        for item in group:
+            if item.ok and not show_all:
+                continue
+            mark = "*" if item.often_missing else " "
+            detail = f" ({'; '.join(item.fields)})" if item.fields else ""
+            click.echo(f"  {mark} {item.id:<9} {item.title:<46} {item.status}{detail}")
+    missing = [i for i in items if not i.ok]
+    if missing and strict:
+        raise ProtocolgenError(f"{len(missing)} checklist item(s) are empty or TBD")
+
+
+@main.group()
+def render() -> None:
+    """Render documents from a study.
+
+    \b
+    Example:
+      protocolgen render protocol protocol/resilient --format docx,pdf
+    """
+
+
+@render.command("protocol")
+@STUDY_ARG
+@click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
+              help="Comma-separated formats: docx, pdf, html, md.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: build/<study>].")
+@click.option("--templates", type=click.Path(path_type=Path), default=Path("templates/protocol"),
+              show_default=True, help="Template folder (protocol.md.j2, reference.docx, …).")
+def render_protocol_command(study: Path, formats: str, output: Path | None,
+                            templates: Path) -> None:
+    """Render the ICH M11-structured protocol as DOCX, PDF, HTML and markdown.
+
+    Files are named <PROTOCOL-NO>_protocol_v<VERSION>.<format>.
+
+    \b
+    Example:
+      protocolgen render protocol protocol/iri-apa-sclc --format docx,pdf -o build/out
+    """
+    from .documents import RenderOptions, parse_formats, render_protocol
+    from .study import load_study
+
+    loaded = load_study(study)
+    try:
+        wanted = parse_formats(formats)
+    except ProtocolgenError as exc:
+        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    out = output or Path("build") / loaded.slug
+    for path in render_protocol(loaded.study, out, RenderOptions(templates, wanted)):
+        click.echo(f"wrote {path}")

@@ -30,7 +30,8 @@ Rules that hold everywhere:
 - **Days** counted from study day 1 or a cycle's day 1 have no day 0: day 1 is the anchor date (for
   `study_day_1`, the first dose), day -1 the day before it. Days after the end of treatment count
   from 0 (the end-of-treatment date).
-- Anchors and aliases (`&name`, `*name`, `<<: *name`) may be used; `!!python/...` and other tags are refused.
+- Anchors and aliases (`&name`, `*name`, `<<: *name`) may be used; `!!python/...` and other
+  tags are refused.
 
 Check a study with `protocolgen validate protocol/<study>` (add `--ctcae CTCAE_v5.0.xlsx` to check
 CTCAE terms against NCI's workbook).
@@ -93,7 +94,8 @@ def render_study_format() -> str:
                                                                                    name + "[]"))]
         top = fields[0]
         lines.append(f"### `{name}`\n")
-        lines.append(f"{top.meta['description']} *({_type(top.rule)}; {_flags(top) or 'optional'})*\n")
+        flags = _flags(top) or "optional"
+        lines.append(f"{top.meta['description']} *({_type(top.rule)}; {flags})*\n")
         if len(fields) > 1:
             lines.append("| field | type | | description |")
             lines.append("|---|---|---|---|")

@@ -143,7 +143,8 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise InputError([_problem(self.pos(key_node),
-                                           "a mapping key must be plain text, not a list or mapping",
+                                           "a mapping key must be plain text, "
+                                           "not a list or mapping",
                                            path)])
             key = self.build(key_node, path, depth + 1)
             if not isinstance(key, str | int) or isinstance(key, bool):

@@ -419,7 +419,8 @@ def _safety(d: dict[str, Any]) -> Safety:
     return Safety(
         d["ctcae_version"],
         tuple(ReportingTimeline(r["event"], r["timeline"], r["recipient"]) for r in d["reporting"]),
-        tuple(CtcaeTermEntry(t["term"], t["meddra_code"], t["soc"], dict(sorted(t["grades"].items())))
+        tuple(CtcaeTermEntry(t["term"], t["meddra_code"], t["soc"],
+                             dict(sorted(t["grades"].items())))
               for t in d["terms"]),
         tuple(DoseModificationRule(
             r["id"], r["intervention"], r["term"], tuple(r["grades"]), r["action"],
