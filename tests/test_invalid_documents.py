@@ -629,3 +629,15 @@ def test_warnings_come_with_errors(study: Path) -> None:
     warnings = [p for p in info.value.problems if p.severity == "warning"]
     assert str(warnings[0]) == (f"{study / 'safety.yaml'}:22:17: warning: "
                                 "safety.reporting[3].timeline: is TBD: still to be decided")
+
+
+def test_nan_and_infinity_are_not_numbers(tmp_path: Path) -> None:
+    study = Path(shutil.copytree(SEED, tmp_path / "nan"))
+    text = (study / "study.yaml").read_text(encoding="utf-8")
+    (study / "study.yaml").write_text(text.replace("dose: {amount: 70, unit: mg/m2}",
+                                                   "dose: {amount: .nan, unit: mg/m2}"),
+                                      encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_study(study)
+    assert [str(p).split(": ", 1)[1] for p in info.value.errors] == [
+        "interventions[0].dose.amount: nan is not a finite number"]

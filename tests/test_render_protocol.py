@@ -222,3 +222,24 @@ def test_check_reports_often_missing_items(monkeypatch: pytest.MonkeyPatch) -> N
     assert "* 10.4      Interim analyses" in result.output
     strict = CliRunner().invoke(main, ["check", "--strict"])
     assert strict.exit_code == 1 and "checklist item(s) are empty or TBD" in strict.output
+
+
+def test_amendment_details_and_prior_amendments(seed_copy: Path) -> None:
+    edit(seed_copy / "study.yaml",
+         'version:\n  number: "1.0"\n  date: 2026-11-20\n  status: draft\n',
+         'version:\n  number: "2.0"\n  date: 2027-03-01\n  status: final\n'
+         "amendments:\n"
+         "  - {version: '1.1', date: 2027-01-10, summary: Typo fixes., rationale: Clarity.,"
+         " substantial: false}\n"
+         "  - {version: '2.0', date: 2027-03-01, summary: Added exclusion E5.,"
+         " rationale: New safety data., substantial: true, sections: ['5.3'],"
+         " impact_safety: true, impact_data: false}\n")
+    text = render_protocol_markdown(load_study(seed_copy).study, RenderOptions(TEMPLATES))
+    details = text.split("# Amendment details", 1)[1].split("# 1 Protocol Summary", 1)[0]
+    assert "| Amendment | Version 2\\.0, 2027-03-01 |" in details
+    assert "| Substantial | Yes |" in details
+    assert "| Impact on participant safety | Yes |" in details
+    assert "| Impact on data reliability | No |" in details
+    prior = text.split("## 12.3 Prior Protocol Amendments", 1)[1].split("# 13", 1)[0]
+    assert "| 1\\.1 | 2027-01-10 | No | Typo fixes\\. | Clarity\\. |" in prior
+    assert "Amendment (version 2\\.0)" in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -35,7 +36,7 @@ class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
     _valid_schemas = _TrustedSchemas()
 
     # YAML's true/false are Python ints and a date with a time is a date: refuse both.
-    types_mapping = {**cerberus.Validator.types_mapping,
+    types_mapping = {**cerberus.Validator.types_mapping,  # noqa: RUF012 - cerberus API
                      "tbd": cerberus.TypeDefinition("tbd", (), ()),
                      "integer": cerberus.TypeDefinition("integer", (int,), (bool,)),
                      "float": cerberus.TypeDefinition("float", (float, int), (bool,)),
@@ -97,7 +98,8 @@ def _schema_message(error: Any) -> tuple[str, bool]:
         options = [o for o in constraint if o != TBD]
         tbd = " or TBD" if TBD in constraint else ""
         shown = ", ".join(str(o) for o in options)
-        return f"{_show(value)} is not allowed{_suggest(value, options)}; use one of: {shown}{tbd}", False
+        hint = _suggest(value, options)
+        return f"{_show(value)} is not allowed{hint}; use one of: {shown}{tbd}", False
     if error.rule == "min":
         return f"{_show(value)} is too small; the minimum is {constraint}", False
     if error.rule == "max":
@@ -122,7 +124,10 @@ def validate_schema(doc: Document) -> tuple[dict[str, Any], list[Problem]]:
     for error in _flatten(validator._errors):
         message, at_key = _schema_message(error)
         path = tuple(error.document_path)
-        pos = doc.where(path, key=at_key) if at_key or error.rule != "required" else doc.where(path[:-1])
+        if at_key or error.rule != "required":
+            pos = doc.where(path, key=at_key)
+        else:
+            pos = doc.where(path[:-1])
         problems.append(Problem(pos.file, pos.line, pos.column, format_path(path), message))
     return validator.document or doc.data, problems
 
@@ -138,9 +143,15 @@ def _walk(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
 
 
 def check_tbd(doc: Document) -> list[Problem]:
-    """``TBD`` is a warning where the schema allows it and an error elsewhere."""
+    """``TBD`` is a warning where the schema allows it and an error elsewhere; numbers must
+    be finite (YAML's ``.nan`` and ``.inf`` are never a dose)."""
     problems = []
     for path, value in _walk(doc.data):
+        if isinstance(value, float) and not math.isfinite(value):
+            pos = doc.where(path)
+            problems.append(Problem(pos.file, pos.line, pos.column, format_path(path),
+                                    f"{value!r} is not a finite number"))
+            continue
         if value != TBD or not path:
             continue
         rule = rule_at(path) or {}
@@ -172,7 +183,8 @@ class _Checker:
             value = item.get(key)
             if value in seen:
                 self.report(path + (index, key),
-                            f"duplicate id {value!r} (also at {format_path(path + (seen[value],))})")
+                            f"duplicate id {value!r} "
+                            f"(also at {format_path(path + (seen[value],))})")
             else:
                 seen[value] = index
         return set(seen)
@@ -214,7 +226,8 @@ class _Checker:
         for i, endpoint in enumerate(d["endpoints"]):
             if endpoint["id"] not in used:
                 self.report(("endpoints", i, "id"),
-                            f"endpoint {endpoint['id']!r} is not linked from any objective", "warning")
+                            f"endpoint {endpoint['id']!r} is not linked from any objective",
+                            "warning")
 
     def check_design(self) -> list[dict[str, Any]]:
         design = self.data["design"]
@@ -230,7 +243,8 @@ class _Checker:
             self.report(("design", "arms"), "arm codes must be unique")
         randomized = design["type"].startswith("randomized") or design["type"] == "factorial"
         if design["type"] == "single-arm" and len(arms) != 1:
-            self.report(("design", "arms"), f"a single-arm design has exactly 1 arm, not {len(arms)}")
+            self.report(("design", "arms"),
+                        f"a single-arm design has exactly 1 arm, not {len(arms)}")
         if randomized and len(arms) < 2:
             self.report(("design", "arms"), "a randomized design needs at least 2 arms")
         if randomized and "randomization" not in self.data:
@@ -350,7 +364,8 @@ class _Checker:
         for i, note in enumerate(sched.get("footnotes", [])):
             self.refs(("schedule", "footnotes", i, "activities"), note.get("activities", []),
                       activities, "activity")
-            self.refs(("schedule", "footnotes", i, "visits"), note.get("visits", []), visits, "visit")
+            self.refs(("schedule", "footnotes", i, "visits"), note.get("visits", []), visits,
+                      "visit")
         ta = self.data["tumour_assessment"]
         self.ref(("tumour_assessment", "visit"), ta["visit"], visits, "visit")
 
@@ -359,7 +374,8 @@ class _Checker:
         terms: dict[str, dict[str, Any]] = {}
         for i, term in enumerate(safety["terms"]):
             if term["term"] in terms:
-                self.report(("safety", "terms", i, "term"), f"term {term['term']!r} is listed twice")
+                self.report(("safety", "terms", i, "term"),
+                            f"term {term['term']!r} is listed twice")
             terms[term["term"]] = term
         interventions = {i["id"]: i for i in self.data["interventions"]}
         self.unique_ids(("safety", "dose_modifications"), safety.get("dose_modifications", []))
@@ -383,7 +399,8 @@ class _Checker:
                             f"{rule['hold_until_grade']} must be below the rule's lowest grade "
                             f"({min(rule['grades'])})")
             if action != "reduce" and "reduce_levels" in rule:
-                self.report(path + ("reduce_levels",), "reduce_levels only applies to action: reduce")
+                self.report(path + ("reduce_levels",),
+                            "reduce_levels only applies to action: reduce")
             drug = interventions.get(rule["intervention"])
             if action == "reduce" and drug is not None:
                 below = len(drug.get("dose_levels", [])) - 1
