@@ -7,7 +7,7 @@ STUDY  ?= protocol/iri-apa-sclc
 SLUG   := $(notdir $(abspath $(STUDY)))
 OUT    := build/$(SLUG)
 # What a rendered protocol depends on: touching any of these re-renders; nothing else does.
-PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/protocol/*) \
+PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/*/* templates/*/*/*) \
                  $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*)
 
 .PHONY: setup test protocol validate lint bench docs golden clean

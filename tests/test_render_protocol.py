@@ -19,7 +19,7 @@ from protocolgen.study import load_study
 
 from .conftest import EXAMPLES, RESILIENT, ROOT, SEED, edit
 
-TEMPLATES = ROOT / "templates" / "protocol"
+TEMPLATES = ROOT / "templates"
 GOLDEN = Path(__file__).parent / "golden"
 M11_CHAPTERS = [
     "1 Protocol Summary", "2 Introduction", "3 Trial Objectives and Associated Estimands",
@@ -199,7 +199,7 @@ def test_markdown_is_deterministic_and_complete() -> None:
     study = load_study(RESILIENT).study
     first = render_protocol_markdown(study, options)
     assert first == render_protocol_markdown(study, options)
-    assert "@@" not in first.replace("@@FIGURE@@", "")
+    assert "@@" not in first.replace("@@FIGURE:schema@@", "")
 
 
 def test_cli_render_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Regenerate templates/protocol/reference.docx: pandoc's default styles, in house style.
+"""Regenerate templates/style/reference.docx: pandoc's default styles, in house style.
 
 Run: .venv/bin/python tools/make_reference_docx.py. A company swaps in its own reference.docx
 (same style names) to restyle every DOCX without touching code.
@@ -19,7 +19,7 @@ from docx.shared import Cm, Pt, RGBColor
 from protocolgen.pandoc import pandoc_path
 from protocolgen.writers import write_atomic
 
-OUT = Path(__file__).resolve().parent.parent / "templates" / "protocol" / "reference.docx"
+OUT = Path(__file__).resolve().parent.parent / "templates" / "style" / "reference.docx"
 NAVY = RGBColor(0x1F, 0x3B, 0x5C)
 
 

@@ -168,14 +168,18 @@ def render() -> None:
     """
 
 
+TEMPLATES_OPT = click.option(
+    "--templates", type=click.Path(path_type=Path), default=Path("templates"), show_default=True,
+    help="Template folder: protocol/, consent/<locale>/, style/ (reference.docx, …).")
+
+
 @render.command("protocol")
 @STUDY_ARG
 @click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
               help="Comma-separated formats: docx, pdf, html, md.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: build/<study>].")
-@click.option("--templates", type=click.Path(path_type=Path), default=Path("templates/protocol"),
-              show_default=True, help="Template folder (protocol.md.j2, reference.docx, …).")
+@TEMPLATES_OPT
 def render_protocol_command(study: Path, formats: str, output: Path | None,
                             templates: Path) -> None:
     """Render the ICH M11-structured protocol as DOCX, PDF, HTML and markdown.

@@ -1,4 +1,8 @@
-"""Render the protocol document: model → markdown (jinja2) → DOCX, HTML, PDF (pandoc, typst)."""
+"""Render documents: model → markdown (jinja2) → DOCX, HTML, PDF (pandoc, typst).
+
+``write_document`` is shared by every document (protocol, consent, reports); the styles live in
+``templates/style/`` (reference.docx, document.html, document.typ).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import base64
 import datetime as dt
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ProtocolgenError
@@ -18,28 +22,44 @@ from .render import escape_markdown, make_environment, render_template
 from .writers import write_atomic
 
 FORMATS = ("md", "docx", "html", "pdf")
-_FIGURE = "@@FIGURE@@"
+FIGURE = "@@FIGURE:{name}@@"
 _GLOSSARY = "@@GLOSSARY@@"
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Where templates live and what to render."""
+    """Where templates live (``protocol/``, ``consent/<locale>/``, ``style/``) and what to render."""
 
-    template_dir: Path
+    template_root: Path
     formats: tuple[str, ...] = FORMATS
     allocation_sha256: str | None = None
 
 
-def file_stem(study: Study, kind: str) -> str:
-    """``<PROTOCOL-NO>_<kind>_v<version>``, safe for any file system."""
+@dataclass(frozen=True)
+class Document:
+    """A rendered markdown document, ready to convert."""
+
+    markdown: str  # figures referenced as FIGURE.format(name=…)
+    stem: str  # file name without extension
+    title: str
+    header_left: str
+    header_right: str
+    footer: str
+    date: dt.date
+    figures: dict[str, bytes] = field(default_factory=dict)  # name → SVG bytes
+    lang: str = "en"
+
+
+def file_stem(study: Study, kind: str, version: str | None = None, suffix: str = "") -> str:
+    """``<PROTOCOL-NO>_<kind>_v<version>[_suffix]``, safe for any file system."""
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", study.identification.protocol_number)
-    return f"{number}_{kind}_v{study.version.number}"
+    tail = f"_{suffix}" if suffix else ""
+    return f"{number}_{kind}_v{version or study.version.number}{tail}"
 
 
-def epoch_of(study: Study) -> int:
-    """The version date as a Unix time: every timestamp in the outputs comes from it."""
-    return int(dt.datetime.combine(study.version.date, dt.time(), dt.UTC).timestamp())
+def epoch_of(day: dt.date) -> int:
+    """A date as a Unix time: every timestamp in the outputs comes from the study."""
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -51,10 +71,66 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return formats
 
 
+def _with_figures(markdown: str, refs: dict[str, str]) -> str:
+    for name, ref in refs.items():
+        markdown = markdown.replace(FIGURE.format(name=name), ref)
+    return markdown
+
+
+def write_document(doc: Document, out_dir: Path, template_root: Path,
+                   formats: tuple[str, ...]) -> list[Path]:
+    """Write ``doc`` in each format (the slow ones side by side); return the files written."""
+    from .pandoc import compile_typst, run_pandoc  # heavy: only when rendering
+
+    style = template_root / "style"
+    epoch = epoch_of(doc.date)
+    files = {f"{doc.stem}_{name}.svg": data for name, data in doc.figures.items()}
+    inline = _with_figures(doc.markdown, {
+        name: "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+        for name, data in doc.figures.items()})
+    meta = ["-M", f"pagetitle={doc.title}", "-M", f"lang={doc.lang}", "--wrap=none"]
+
+    def docx() -> bytes:
+        from .docx_finish import finish_docx
+
+        raw = run_pandoc(inline, "docx", [*meta, "--reference-doc",
+                                          str(style / "reference.docx")], epoch=epoch)
+        return finish_docx(raw, header=f"{doc.header_left} · {doc.header_right}",
+                           footer=doc.footer, epoch_date=doc.date.timetuple()[:6])
+
+    def html() -> bytes:
+        return run_pandoc(inline, "html5", [*meta, "--standalone", "--embed-resources", "--toc",
+                                            "--toc-depth=3", "--template",
+                                            str(style / "document.html")], epoch=epoch)
+
+    def pdf() -> bytes:
+        source = _with_figures(doc.markdown, {name: f"{name}.svg" for name in doc.figures})
+        typ = run_pandoc(source, "typst", [*meta, "--template", str(style / "document.typ"),
+                                           "-M", f"header-left={doc.header_left}",
+                                           "-M", f"header-right={doc.header_right}",
+                                           "-M", f"footer-left={doc.footer}"], epoch=epoch)
+        return compile_typst(typ.decode("utf-8"),
+                             {f"{name}.svg": data for name, data in doc.figures.items()},
+                             epoch=epoch)
+
+    jobs = {"docx": docx, "html": html, "pdf": pdf}
+    written: list[Path] = []
+    if "md" in formats:
+        written.append(write_atomic(out_dir / f"{doc.stem}.md", _with_figures(
+            doc.markdown, {name: f"{doc.stem}_{name}.svg" for name in doc.figures})))
+        written += [write_atomic(out_dir / name, data) for name, data in files.items()]
+    wanted = [f for f in formats if f in jobs]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = {f: pool.submit(jobs[f]) for f in wanted}
+        for fmt in wanted:
+            written.append(write_atomic(out_dir / f"{doc.stem}.{fmt}", results[fmt].result()))
+    return written
+
+
 def render_protocol_markdown(study: Study, options: RenderOptions) -> str:
-    """The protocol as pandoc markdown; the figure reference is a placeholder."""
-    env = make_environment(options.template_dir)
-    context = build_protocol_context(study, figure=_FIGURE,
+    """The protocol as pandoc markdown; the schema figure is a placeholder."""
+    env = make_environment(options.template_root / "protocol")
+    context = build_protocol_context(study, figure=FIGURE.format(name="schema"),
                                      allocation_sha256=options.allocation_sha256)
     text = render_template(env, "protocol.md.j2", context)
     terms = collect_abbreviations(text, study.glossary)
@@ -64,54 +140,20 @@ def render_protocol_markdown(study: Study, options: RenderOptions) -> str:
     return text.replace(_GLOSSARY, glossary)
 
 
+def protocol_document(study: Study, options: RenderOptions) -> Document:
+    """The protocol, ready to write."""
+    ident, version = study.identification, study.version
+    return Document(
+        markdown=render_protocol_markdown(study, options),
+        stem=file_stem(study, "protocol"),
+        title=f"{ident.protocol_number} protocol v{version.number}",
+        header_left=ident.protocol_number, header_right=ident.short_title,
+        footer=f"Version {version.number} ({version.status}) · {version.date.isoformat()}",
+        date=version.date,
+        figures={"schema": render_trial_schema_svg(study).encode("utf-8")})
+
+
 def render_protocol(study: Study, out_dir: Path, options: RenderOptions) -> list[Path]:
     """Write the protocol in each requested format; return the files written."""
-    from .pandoc import compile_typst, run_pandoc  # heavy: only when rendering
-
-    stem = file_stem(study, "protocol")
-    markdown = render_protocol_markdown(study, options)
-    svg = render_trial_schema_svg(study).encode("utf-8")
-    svg_name = f"{stem}_schema.svg"
-    data_uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-    inline = markdown.replace(_FIGURE, data_uri)
-    epoch = epoch_of(study)
-    ident, version = study.identification, study.version
-    title = f"{ident.protocol_number} protocol v{version.number}"
-    header = f"{ident.protocol_number} · {ident.short_title}"
-    footer = f"Version {version.number} ({version.status}) · {version.date.isoformat()}"
-    templates = options.template_dir
-    meta = ["-M", f"pagetitle={title}", "-M", "lang=en", "--wrap=none"]
-
-    def docx() -> bytes:
-        from .docx_finish import finish_docx
-
-        raw = run_pandoc(inline, "docx", [*meta, "--reference-doc",
-                                          str(templates / "reference.docx")], epoch=epoch)
-        return finish_docx(raw, header=header, footer=footer,
-                           epoch_date=study.version.date.timetuple()[:6])
-
-    def html() -> bytes:
-        return run_pandoc(inline, "html5", [*meta, "--standalone", "--embed-resources",
-                                            "--toc", "--toc-depth=3",
-                                            "--template", str(templates / "protocol.html")],
-                          epoch=epoch)
-
-    def pdf() -> bytes:
-        typ = run_pandoc(markdown.replace(_FIGURE, "schema.svg"), "typst",
-                         [*meta, "--template", str(templates / "protocol.typ"),
-                          "-M", f"header-left={ident.protocol_number}",
-                          "-M", f"header-right={ident.short_title}",
-                          "-M", f"footer-left={footer}"], epoch=epoch)
-        return compile_typst(typ.decode("utf-8"), {"schema.svg": svg}, epoch=epoch)
-
-    jobs = {"docx": docx, "html": html, "pdf": pdf}
-    written: list[Path] = []
-    if "md" in options.formats:
-        written.append(write_atomic(out_dir / f"{stem}.md", markdown.replace(_FIGURE, svg_name)))
-        written.append(write_atomic(out_dir / svg_name, svg))
-    wanted = [f for f in options.formats if f in jobs]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = {f: pool.submit(jobs[f]) for f in wanted}
-        for fmt in wanted:
-            written.append(write_atomic(out_dir / f"{stem}.{fmt}", results[fmt].result()))
-    return written
+    return write_document(protocol_document(study, options), out_dir, options.template_root,
+                          options.formats)
