@@ -10,7 +10,7 @@ OUT    := build/$(SLUG)
 PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/*/* templates/*/*/*) \
                  $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*)
 
-.PHONY: setup test protocol validate lint bench docs golden clean
+.PHONY: setup test protocol consent validate lint bench docs golden clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,11 @@ $(OUT)/.protocol.done: $(STAMP) $(PROTOCOL_DEPS)
 	$(BIN)/protocolgen validate $(STUDY)
 	$(BIN)/protocolgen check $(STUDY)
 	$(BIN)/protocolgen render protocol $(STUDY) -o $(OUT)
+	$(BIN)/protocolgen render consent $(STUDY) -o $(OUT)
 	touch $@
+
+consent: $(STAMP)
+	$(BIN)/protocolgen render consent $(STUDY) -o $(OUT)
 
 validate: setup
 	$(BIN)/protocolgen validate $(STUDY)

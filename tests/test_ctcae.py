@@ -38,6 +38,7 @@ def test_typo_gets_did_you_mean(seed_copy: Path, workbook: Path) -> None:
     edit(seed_copy / "safety.yaml",
          "      term: Diarrhea\n      grades: [3, 4]\n      action: reduce",
          "      term: Diarhea\n      grades: [3, 4]\n      action: reduce")
+    edit(seed_copy / "study.yaml", "      term: Diarrhea\n", "      term: Diarhea\n")
     edit(seed_copy / "safety.yaml", "      term: Diarrhea\n      grades: [3, 4]\n      occurrence",
          "      term: Diarhea\n      grades: [3, 4]\n      occurrence")
     assert _problems(seed_copy, workbook) == [

@@ -545,12 +545,12 @@ CASES = [
                 "version 1.1 is later than the study's version 1.0")),
     case("unknown-time-zone",
          replace("study.yaml", "    timezone: Asia/Shanghai\n", "    timezone: Asia/Beijing\n"),
-         Expect("study.yaml", 318, 15, "sites[0].timezone",
+         Expect("study.yaml", 395, 15, "sites[0].timezone",
                 "unknown time zone 'Asia/Beijing'; use an IANA name such as Asia/Shanghai")),
     case("time-zone-longer-than-a-file-name",
          replace("study.yaml", "    timezone: Asia/Shanghai\n",
                  "    timezone: " + "Z" * 300 + "\n"),
-         Expect("study.yaml", 318, 15, "sites[0].timezone",
+         Expect("study.yaml", 395, 15, "sites[0].timezone",
                 f"unknown time zone '{'Z' * 300}'; use an IANA name such as Asia/Shanghai")),
 ]
 

@@ -130,7 +130,7 @@ def schema(output: Path | None, check: bool) -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 when any item is empty or TBD.")
 @click.option("--all", "show_all", is_flag=True, help="List complete items too.")
 def check(study: Path, strict: bool, show_all: bool) -> None:
-    """Report which ICH M11 sections and SPIRIT 2025 items the study leaves empty or TBD.
+    """Report which ICH M11 sections, SPIRIT 2025 items and consent elements are empty or TBD.
 
     Items that protocol reviewers most often find missing are marked with *.
 
@@ -143,7 +143,7 @@ def check(study: Path, strict: bool, show_all: bool) -> None:
 
     loaded = load_study(study)
     items = check_completeness(loaded.document.data, randomized=loaded.study.design.randomized)
-    for checklist in ("ICH M11", "SPIRIT 2025"):
+    for checklist in ("ICH M11", "SPIRIT 2025", "Consent (ICH E6(R3))"):
         group = [i for i in items if i.checklist == checklist]
         done = sum(i.ok for i in group)
         click.echo(f"{checklist}: {done}/{len(group)} complete or not applicable")
@@ -201,3 +201,39 @@ def render_protocol_command(study: Path, formats: str, output: Path | None,
     out = output or Path("build") / loaded.slug
     for path in render_protocol(loaded.study, out, RenderOptions(templates, wanted)):
         click.echo(f"wrote {path}")
+
+
+@render.command("consent")
+@STUDY_ARG
+@click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
+              help="Comma-separated formats: docx, pdf, html, md.")
+@click.option("--locale", default="en", show_default=True,
+              help="Language: templates/consent/<locale>/ and the study's consent.locales.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output folder [default: build/<study>].")
+@TEMPLATES_OPT
+def render_consent_command(study: Path, formats: str, locale: str, output: Path | None,
+                           templates: Path) -> None:
+    """Render the participant information and consent form, and its readability report.
+
+    Files are named <PROTOCOL-NO>_consent_v<CONSENT-VERSION>_<locale>.<format>. Sections
+    harder to read than the study's consent.max_grade (Flesch-Kincaid) are warned about.
+
+    \b
+    Example:
+      protocolgen render consent protocol/iri-apa-sclc --format pdf,docx --locale en
+    """
+    from .documents import RenderOptions, parse_formats, render_consent
+    from .study import load_study
+
+    loaded = load_study(study)
+    try:
+        wanted = parse_formats(formats)
+    except ProtocolgenError as exc:
+        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    out = output or Path("build") / loaded.slug
+    files, warnings = render_consent(loaded.study, locale, out, RenderOptions(templates, wanted))
+    for path in files:
+        click.echo(f"wrote {path}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)

@@ -1,4 +1,4 @@
-"""Which ICH M11 sections and SPIRIT 2025 items a study leaves empty or TBD."""
+"""Which ICH M11 sections, SPIRIT 2025 items and consent elements a study leaves empty or TBD."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TBD = "TBD"
 class ItemStatus:
     """One checklist item and what the study gives for it."""
 
-    checklist: str  # "ICH M11" or "SPIRIT 2025"
+    checklist: str  # "ICH M11", "SPIRIT 2025" or "Consent (ICH E6(R3))"
     id: str
     title: str
     status: str  # "complete", "TBD", "empty" or "not applicable"
@@ -61,7 +61,8 @@ def _state(value: Any) -> str:
 def check_completeness(data: dict[str, Any], *, randomized: bool) -> list[ItemStatus]:
     """Evaluate every M11 and SPIRIT item against validated study data."""
     out = []
-    for key, name in (("m11", "ICH M11"), ("spirit", "SPIRIT 2025")):
+    for key, name in (("m11", "ICH M11"), ("spirit", "SPIRIT 2025"),
+                      ("consent", "Consent (ICH E6(R3))")):
         for item in load_checklists()[key]:
             if item.get("when") == "randomized" and not randomized:
                 out.append(ItemStatus(name, item["id"], item["title"], "not applicable", (),

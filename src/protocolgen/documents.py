@@ -28,7 +28,7 @@ _GLOSSARY = "@@GLOSSARY@@"
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Where templates live (``protocol/``, ``consent/<locale>/``, ``style/``) and what to render."""
+    """Where templates live (protocol/, consent/<locale>/, style/) and what to render."""
 
     template_root: Path
     formats: tuple[str, ...] = FORMATS
@@ -157,3 +157,64 @@ def render_protocol(study: Study, out_dir: Path, options: RenderOptions) -> list
     """Write the protocol in each requested format; return the files written."""
     return write_document(protocol_document(study, options), out_dir, options.template_root,
                           options.formats)
+
+
+def render_consent_markdown(study: Study, locale: str, options: RenderOptions) -> str:
+    """The consent form for ``locale`` as pandoc markdown."""
+    from .consent import build_consent_context
+
+    folder = options.template_root / "consent" / locale
+    if not folder.is_dir():
+        raise ProtocolgenError(f"no consent templates for locale {locale!r} "
+                               f"(expected {folder}/consent.md.j2)")
+    return render_template(make_environment(folder), "consent.md.j2",
+                           build_consent_context(study, locale))
+
+
+def consent_document(study: Study, locale: str, options: RenderOptions) -> Document:
+    """The consent form, ready to write."""
+    ident, version = study.identification, study.consent.version
+    return Document(
+        markdown=render_consent_markdown(study, locale, options),
+        stem=file_stem(study, "consent", version, locale),
+        title=f"{ident.protocol_number} consent v{version} ({locale})",
+        header_left=ident.protocol_number, header_right="Participant information and consent",
+        footer=f"Consent version {version} · protocol {study.version.number} · "
+               f"{study.version.date.isoformat()}",
+        date=study.version.date, lang=locale)
+
+
+def readability_report(doc: Document, max_grade: float) -> tuple[str, list[str]]:
+    """A markdown readability report of the consent, and a warning per hard section."""
+    from .readability import score_sections
+
+    scores = score_sections(doc.markdown)
+    warnings = []
+    lines = [f"# Readability of {escape_markdown(doc.stem)}", "",
+             f"Flesch–Kincaid grade per section; the study's maximum is {max_grade:g}.", "",
+             "| Section | Grade | Words per sentence | Sentences | Within limit |",
+             "|---|---|---|---|---|"]
+    for s in scores:
+        ok = s.grade <= max_grade
+        lines.append(f"| {escape_markdown(s.title)} | {s.grade:.1f} | "
+                     f"{s.words_per_sentence:.1f} | {s.sentences} | {'yes' if ok else 'NO'} |")
+        if not ok:
+            hardest = "; ".join(f"{sentence!r} (grade {grade:.1f})"
+                                for grade, sentence in s.hardest[:2])
+            warnings.append(f"{doc.stem}: section {s.title!r} has Flesch-Kincaid grade "
+                            f"{s.grade:.1f} (maximum {max_grade:g}); hardest: {hardest}")
+    lines += ["", "## Warnings", ""] + ([f"- {escape_markdown(w)}" for w in warnings]
+                                        or ["None."])
+    return "\n".join(lines) + "\n", warnings
+
+
+def render_consent(study: Study, locale: str, out_dir: Path,
+                   options: RenderOptions) -> tuple[list[Path], list[str]]:
+    """Write the consent form and its readability report; return files and warnings."""
+    doc = consent_document(study, locale, options)
+    written = write_document(doc, out_dir, options.template_root, options.formats)
+    warnings: list[str] = []
+    if locale.split("-")[0] == "en":
+        report, warnings = readability_report(doc, study.consent.max_grade)
+        written.append(write_atomic(out_dir / f"{doc.stem}_readability.md", report))
+    return written, warnings

@@ -338,6 +338,26 @@ class StudySite:
 
 
 @dataclass(frozen=True)
+class ConsentRisk:
+    id: str
+    intervention_id: str
+    text: str
+    frequency: str  # very-common … not-known, or TBD
+    term: str = ""
+
+
+@dataclass(frozen=True)
+class ConsentForm:
+    """What the consent needs beyond the rest of the study (``locales``: translations)."""
+
+    version: str = "1.0"
+    max_grade: float = 8.0
+    elements: dict[str, str] = field(default_factory=dict)
+    risks: tuple[ConsentRisk, ...] = ()
+    locales: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Study:
     """A whole study definition."""
 
@@ -361,7 +381,7 @@ class Study:
     discontinuation: dict[str, str] = field(default_factory=dict)
     concomitant_therapy: str = ""
     oversight: dict[str, str] = field(default_factory=dict)
-    consent: dict[str, Any] = field(default_factory=dict)
+    consent: ConsentForm = field(default_factory=ConsentForm)
     glossary: tuple[tuple[str, str], ...] = ()
     references: tuple[tuple[str, str], ...] = ()
 
@@ -455,6 +475,16 @@ def _randomization(d: dict[str, Any] | None) -> Randomization | None:
                          d["block_sizes_concealed"], d["by_site"], d["surplus"], factors)
 
 
+def _consent(d: dict[str, Any], protocol_version: str) -> ConsentForm:
+    return ConsentForm(
+        d.get("version", protocol_version), float(d.get("max_grade", 8)),
+        dict(d.get("elements", {})),
+        tuple(ConsentRisk(r["id"], r["intervention"], r["text"], r["frequency"],
+                          r.get("term", "")) for r in d.get("risks", [])),
+        {loc: {k: dict(v) for k, v in parts.items()}
+         for loc, parts in d.get("locales", {}).items()})
+
+
 def build_study(d: dict[str, Any]) -> Study:
     """Build the model from schema-valid, cross-checked, normalized data."""
     ident = d["identification"]
@@ -504,7 +534,7 @@ def build_study(d: dict[str, Any]) -> Study:
         discontinuation=dict(d.get("discontinuation", {})),
         concomitant_therapy=d.get("concomitant_therapy", ""),
         oversight=dict(d.get("oversight", {})),
-        consent=dict(d.get("consent", {})),
+        consent=_consent(d.get("consent", {}), d["version"]["number"]),
         glossary=tuple((g["term"], g["definition"]) for g in d.get("glossary", [])),
         references=tuple((r["id"], r["text"]) for r in d.get("references", [])),
     )

@@ -45,6 +45,11 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
+def raise_missing(what: str) -> None:
+    """Called by a template when required text is absent: an error, never a blank."""
+    raise ProtocolgenError(f"{what} has no text; add it to the study (or write TBD)")
+
+
 def make_environment(template_dir: Path) -> jinja2.Environment:
     """The environment: templates from ``template_dir``, StrictUndefined, our filters."""
     if not template_dir.is_dir():
@@ -58,9 +63,11 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         comment_start_string="{##",  # "{#" starts pandoc attributes such as {#tbl:soa}
         comment_end_string="##}",
+        extensions=["jinja2.ext.do"],
     )
     env.filters.update(md=escape_markdown, mdblock=markdown_block, date=format_date,
                        num=format_number)
+    env.globals["raise_missing"] = raise_missing
     return env
 
 

@@ -210,6 +210,7 @@ class _Checker:
         self.check_safety()
         self.check_amendments()
         self.check_sites()
+        self.check_consent()
         self.check_others()
         return self.problems
 
@@ -441,6 +442,38 @@ class _Checker:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
                 self.report(("sites", i, "timezone"), f"unknown time zone {site['timezone']!r}; "
                             "use an IANA name such as Asia/Shanghai")
+
+    def check_consent(self) -> None:
+        from .consent import REQUIRED_ELEMENTS
+
+        consent = self.data.get("consent", {})
+        elements = consent.get("elements", {})
+        where = ("consent", "elements") if "elements" in consent else ("consent",)
+        for key in REQUIRED_ELEMENTS:
+            if key not in elements:
+                self.report(where, f"required consent element {key!r} has no text; add "
+                            f"consent.elements.{key} (or write TBD)", "warning")
+        risks = consent.get("risks", [])
+        risk_ids = self.unique_ids(("consent", "risks"), risks)
+        interventions = {i["id"] for i in self.data["interventions"]}
+        terms = {t["term"] for t in self.data["safety"]["terms"]}
+        for i, risk in enumerate(risks):
+            path = ("consent", "risks", i)
+            self.ref(path + ("intervention",), risk["intervention"], interventions,
+                     "intervention")
+            if "term" in risk:
+                self.ref(path + ("term",), risk["term"], terms, "CTCAE term")
+        names = interventions | {a["id"] for a in self.data["design"]["arms"]} | {
+            a["id"] for a in self.data["schedule"]["activities"]}
+        for locale, parts in consent.get("locales", {}).items():
+            path = ("consent", "locales", locale)
+            for key in parts.get("elements", {}):
+                self.ref(path + ("elements", key), key, set(REQUIRED_ELEMENTS) | {"specimens"},
+                         "consent element")
+            for key in parts.get("risks", {}):
+                self.ref(path + ("risks", key), key, risk_ids, "risk id")
+            for key in parts.get("names", {}):
+                self.ref(path + ("names", key), key, names, "id")
 
     def check_others(self) -> None:
         self.unique_ids(("statistics", "analysis_sets"), self.data["statistics"]["analysis_sets"])
