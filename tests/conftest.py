@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "protocol" / "iri-apa-sclc"
+SEED_V1 = SEED / "history" / "1.0"  # frozen: tests that break a copy assert its line numbers
 RESILIENT = ROOT / "protocol" / "resilient"
 EXAMPLES = [SEED, RESILIENT]
 WORKBOOK = ROOT.parent / "shared" / "data" / "CTCAE_v5.0.xlsx"
@@ -24,8 +25,8 @@ def workbook() -> Path:
 
 @pytest.fixture
 def seed_copy(tmp_path: Path) -> Path:
-    """A scratch copy of the seed study to break."""
-    return Path(shutil.copytree(SEED, tmp_path / "study"))
+    """A scratch copy of the seed study's frozen version 1.0, to break."""
+    return Path(shutil.copytree(SEED_V1, tmp_path / "study"))
 
 
 def edit(path: Path, old: str, new: str) -> None:

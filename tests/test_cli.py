@@ -26,7 +26,7 @@ def test_validate_default_study_prints_summary(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "IRI-APA-SCLC-01 v1.0 (draft, 2026-11-20)" in result.stdout
+    assert "IRI-APA-SCLC-01 v2.0 (draft, 2027-02-15)" in result.stdout
     assert "  inclusion criteria       4" in result.stdout
     assert "more warning(s); --warnings lists them all" in result.stderr
     assert result.stdout.rstrip().endswith("valid with warnings")

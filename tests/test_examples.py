@@ -35,7 +35,7 @@ def test_seed_model_matches_registry() -> None:
     study = load_study(SEED).study
     assert study.identification.short_title == "Liposomal Irinotecan and Apatinib in ES-SCLC"
     assert [c.id for c in study.inclusion] == ["I1", "I2", "I3", "I4"]
-    assert [c.id for c in study.exclusion] == ["E1", "E2", "E3", "E4"]
+    assert [c.id for c in study.exclusion] == ["E1", "E2", "E3", "E4", "E5"]  # E5: amendment 2.0
     assert study.inclusion[0].check == {"age": {"min": 18, "max": 75}}
     assert study.inclusion[1].text == "Expected survival period ≥ 12 weeks;"
     assert study.design.type == "single-arm" and not study.design.randomized

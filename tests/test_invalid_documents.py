@@ -18,7 +18,8 @@ import pytest
 from protocolgen.errors import InputError, Problem
 from protocolgen.study import load_study
 
-SEED = Path(__file__).resolve().parent.parent / "protocol" / "iri-apa-sclc"
+# The frozen version 1.0 of the seed study: its line numbers are asserted below.
+SEED = Path(__file__).resolve().parent.parent / "protocol" / "iri-apa-sclc" / "history" / "1.0"
 
 Change = Callable[[Path], None]
 

@@ -48,9 +48,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Pa
 
 def test_file_names_carry_protocol_number_and_version(rendered: dict) -> None:
     names = sorted(p.name for p in rendered["iri-apa-sclc"].values())
-    assert names == ["IRI-APA-SCLC-01_protocol_v1.0.docx", "IRI-APA-SCLC-01_protocol_v1.0.html",
-                     "IRI-APA-SCLC-01_protocol_v1.0.md", "IRI-APA-SCLC-01_protocol_v1.0.pdf",
-                     "IRI-APA-SCLC-01_protocol_v1.0_schema.svg"]
+    assert names == ["IRI-APA-SCLC-01_protocol_v2.0.docx", "IRI-APA-SCLC-01_protocol_v2.0.html",
+                     "IRI-APA-SCLC-01_protocol_v2.0.md", "IRI-APA-SCLC-01_protocol_v2.0.pdf",
+                     "IRI-APA-SCLC-01_protocol_v2.0_schema.svg"]
 
 
 @pytest.mark.parametrize("study", EXAMPLES, ids=lambda p: p.name)
@@ -105,7 +105,7 @@ def test_docx_dose_levels_grade_texts_and_footer(rendered: dict) -> None:
     assert "250 mg" in cells and "Every other day" in cells
     assert "<1000 - 500/mm3; <1.0 - 0.5 x 10e9 /L" in cells  # CTCAE v5.0 grade 3 neutrophils
     footer = document.sections[0].footer._element.xml
-    assert "Version 1.0 (draft) · 2026-11-20" in footer
+    assert "Version 2.0 (draft) · 2027-02-15" in footer
     assert " PAGE " in footer and " NUMPAGES " in footer
     assert "IRI-APA-SCLC-01" in document.sections[0].header.paragraphs[0].text
 
@@ -123,8 +123,9 @@ def test_pdf_pages_and_footer(study: Path, rendered: dict) -> None:
     assert 12 <= pages <= 60
     last = reader.pages[-1].extract_text()
     assert f"Page {pages} of {pages}" in last
-    assert "Version 1.0 (draft)" in last
-    number = load_study(study).study.identification.protocol_number
+    s = load_study(study).study
+    assert f"Version {s.version.number} ({s.version.status})" in last
+    number = s.identification.protocol_number
     assert number in reader.pages[1].extract_text()
 
 
@@ -207,7 +208,7 @@ def test_cli_render_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     result = CliRunner().invoke(main, ["render", "protocol", "--format", "md", "-o",
                                        str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "IRI-APA-SCLC-01_protocol_v1.0.md").is_file()
+    assert (tmp_path / "IRI-APA-SCLC-01_protocol_v2.0.md").is_file()
     bad = CliRunner().invoke(main, ["render", "protocol", "--format", "odt"])
     assert bad.exit_code == 2 and "unknown format 'odt'" in bad.output
 

@@ -12,6 +12,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ProtocolgenError
 from .figures import render_trial_schema_svg
@@ -33,6 +34,7 @@ class RenderOptions:
     template_root: Path
     formats: tuple[str, ...] = FORMATS
     allocation_sha256: str | None = None
+    changes: tuple[Any, ...] | None = None  # diff.Change from the previous version
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Document:
     date: dt.date
     figures: dict[str, bytes] = field(default_factory=dict)  # name → SVG bytes
     lang: str = "en"
+    redline: bool = False  # tracked changes: unique ids, Track Changes on in Word
 
 
 def file_stem(study: Study, kind: str, version: str | None = None, suffix: str = "") -> str:
@@ -96,7 +99,8 @@ def write_document(doc: Document, out_dir: Path, template_root: Path,
         raw = run_pandoc(inline, "docx", [*meta, "--reference-doc",
                                           str(style / "reference.docx")], epoch=epoch)
         return finish_docx(raw, header=f"{doc.header_left} · {doc.header_right}",
-                           footer=doc.footer, epoch_date=doc.date.timetuple()[:6])
+                           footer=doc.footer, epoch_date=doc.date.timetuple()[:6],
+                           track_changes=doc.redline)
 
     def html() -> bytes:
         return run_pandoc(inline, "html5", [*meta, "--standalone", "--embed-resources", "--toc",
@@ -131,7 +135,8 @@ def render_protocol_markdown(study: Study, options: RenderOptions) -> str:
     """The protocol as pandoc markdown; the schema figure is a placeholder."""
     env = make_environment(options.template_root / "protocol")
     context = build_protocol_context(study, figure=FIGURE.format(name="schema"),
-                                     allocation_sha256=options.allocation_sha256)
+                                     allocation_sha256=options.allocation_sha256,
+                                     changes=options.changes)
     text = render_template(env, "protocol.md.j2", context)
     terms = collect_abbreviations(text, study.glossary)
     rows = "\n".join(f"| {escape_markdown(t)} | {escape_markdown(d)} |" for t, d in terms)

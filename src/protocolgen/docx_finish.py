@@ -36,9 +36,26 @@ def _style_small(paragraph: Paragraph) -> None:
         run.font.size = Pt(8.5)
 
 
-def finish_docx(data: bytes, *, header: str, footer: str, epoch_date: tuple[int, ...]) -> bytes:
-    """Add header/footer text and page fields; mark first table rows as repeating headers."""
+def _unique_revision_ids(document: docx.document.Document) -> int:
+    """pandoc numbers insertions and deletions from 1 each; Word needs one id per revision."""
+    body = document.element.body
+    revisions = [el for el in body.iter(qn("w:ins"), qn("w:del"))]
+    for number, el in enumerate(revisions, start=1):
+        el.set(qn("w:id"), str(number))
+    return len(revisions)
+
+
+def finish_docx(data: bytes, *, header: str, footer: str, epoch_date: tuple[int, ...],
+                track_changes: bool = False) -> bytes:
+    """Add header/footer text and page fields; mark first table rows as repeating headers.
+
+    With ``track_changes`` (a redline), revision ids are made unique and Word opens the
+    document with Track Changes on.
+    """
     document = docx.Document(io.BytesIO(data))
+    if track_changes:
+        _unique_revision_ids(document)
+        document.settings.element.append(OxmlElement("w:trackRevisions"))
     for index, section in enumerate(document.sections):
         if index:
             section.header.is_linked_to_previous = True

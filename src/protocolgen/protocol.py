@@ -145,9 +145,10 @@ def sample_size_statement(study: Study) -> str:
     return sentence
 
 
-def build_protocol_context(study: Study, *, figure: str,
-                           allocation_sha256: str | None = None) -> dict[str, Any]:
-    """Everything the protocol template needs; ``figure`` is the schema image reference."""
+def build_protocol_context(study: Study, *, figure: str, allocation_sha256: str | None = None,
+                           changes: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    """Everything the protocol template needs; ``figure`` is the schema image reference and
+    ``changes`` the comparison with the previous version, when the study is an amendment."""
     objectives = {level: [o for o in study.objectives if o.level == level]
                   for level in ("primary", "secondary", "exploratory")}
     endpoints = {e.id: e for e in study.endpoints}
@@ -169,6 +170,7 @@ def build_protocol_context(study: Study, *, figure: str,
         "sample_size_statement": sample_size_statement(study),
         "figure": figure,
         "allocation_sha256": allocation_sha256,
+        "changes": None if changes is None else [c for c in changes if not c.consent],
         "no_content": NO_CONTENT,
         "lab_activities": [a for a in study.schedule.activities
                            if a.category in ("laboratory", "blood-draw")],

@@ -23,7 +23,7 @@ local TOC_FIELD = '<w:p><w:pPr><w:pStyle w:val="TOCHeading"/></w:pPr><w:r><w:t>T
   '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>' ..
   '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'
 
-function Div(el)
+local function div(el)
   if el.classes:includes('toc') then
     if FORMAT == 'docx' then
       return pandoc.RawBlock('openxml', TOC_FIELD)
@@ -58,3 +58,49 @@ function Div(el)
     return el.content
   end
 end
+
+
+-- Redlines: HTML styles the spans with CSS; typst needs explicit marks. Each top-level block
+-- holding a change gets a bar in the margin.
+local function has_change(block)
+  local found = false
+  pandoc.walk_block(block, {Span = function(s)
+    if s.classes:includes('insertion') or s.classes:includes('deletion') then found = true end
+  end})
+  return found
+end
+
+local function mark_blocks(doc)
+  if FORMAT ~= 'typst' then return nil end
+  local out = pandoc.List()
+  for _, block in ipairs(doc.blocks) do
+    if block.t ~= 'RawBlock' and has_change(block) then
+      out:insert(pandoc.RawBlock('typst',
+        '#block(stroke: (left: 1.5pt + rgb("#b00020")), outset: (left: 7pt), width: 100%)['))
+      out:insert(block)
+      out:insert(pandoc.RawBlock('typst', ']'))
+    else
+      out:insert(block)
+    end
+  end
+  doc.blocks = out
+  return doc
+end
+
+local function span(el)
+  if FORMAT ~= 'typst' then return nil end
+  local open
+  if el.classes:includes('insertion') then
+    open = '#text(fill: rgb("#0b5cad"))[#underline['
+  elseif el.classes:includes('deletion') then
+    open = '#text(fill: rgb("#b00020"))[#strike['
+  else
+    return nil
+  end
+  local out = pandoc.List({pandoc.RawInline('typst', open)})
+  out:extend(el.content)
+  out:insert(pandoc.RawInline('typst', ']]'))
+  return out
+end
+
+return {{Div = div}, {Pandoc = mark_blocks}, {Span = span}}
