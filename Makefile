@@ -8,9 +8,10 @@ SLUG   := $(notdir $(abspath $(STUDY)))
 OUT    := build/$(SLUG)
 # What a rendered protocol depends on: touching any of these re-renders; nothing else does.
 PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/*/* templates/*/*/*) \
-                 $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*)
+                 $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*) \
+                 $(wildcard $(OUT)/allocation/*_manifest.json)
 
-.PHONY: setup test protocol consent validate lint bench docs golden clean
+.PHONY: setup test protocol consent allocation diff ethics validate lint bench docs golden clean
 
 setup: $(STAMP)
 
@@ -35,6 +36,20 @@ $(OUT)/.protocol.done: $(STAMP) $(PROTOCOL_DEPS)
 
 consent: $(STAMP)
 	$(BIN)/protocolgen render consent $(STUDY) -o $(OUT)
+
+# The sealed allocation list, REDCap tables and randomization report, into $(OUT)/allocation:
+#   make allocation STUDY=protocol/resilient SEED=0x… [SIZE=N]
+# Without SEED a 256-bit seed is drawn and written only to a sealed file beside the list.
+allocation: setup
+	$(BIN)/protocolgen allocate $(STUDY) $(if $(SEED),--seed $(SEED)) $(if $(SIZE),--size $(SIZE)) -o $(OUT)/allocation
+
+# Amendment diff: FROM is a study folder, a git revision, or "previous" (the latest history/ version).
+FROM ?= previous
+diff: setup
+	$(BIN)/protocolgen diff $(FROM) $(STUDY) -o $(OUT)/diff
+
+ethics: setup
+	$(BIN)/protocolgen package $(STUDY) --from $(FROM) -o $(OUT)/ethics
 
 validate: setup
 	$(BIN)/protocolgen validate $(STUDY)

@@ -75,7 +75,8 @@ class Change:
 
 def _show(value: Any) -> str:
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
+        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items()
+                         if k not in _NOT_PROTOCOL_TEXT)
     if isinstance(value, list):
         return ", ".join(_show(v) for v in value)
     if hasattr(value, "isoformat"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
-_STRUCTURAL = re.compile(r"^\s*$|^\|[-:| ]+\|\s*$|^:::|^!\[|^: ")  # blank, rule, div, figure, caption
+_STRUCTURAL = re.compile(r"^\s*$|^\|[-:| ]+\|\s*$|^:::|^!\[")  # blank, table rule, div, figure
 _PREFIX = re.compile(r"^(#{1,6} |\s*[-+] |\s*\d+\. |\^[a-z]+\^ )")
 _ATTRS = re.compile(r"(\s*\{[#.][^}]*\})\s*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -48,7 +48,12 @@ def _split_prefix(line: str) -> tuple[str, str]:
 
 
 def mark_line(line: str, kind: str, m: Marker) -> str:
-    """A whole line inserted or deleted, its structure kept."""
+    """A whole line inserted or deleted, its structure kept (table rules, blank lines and
+    figures as they are; a table caption's text marked)."""
+    if line.startswith(": "):
+        return ": " + _mark_inline(line[2:], kind, m)
+    if _STRUCTURAL.match(line):
+        return line
     if line.startswith("|"):
         cells = _CELL_SPLIT.split(line)[1:-1]
         return "|" + "|".join(f" {_mark_inline(c, kind, m)} " if c.strip() else c
@@ -88,8 +93,8 @@ def redline_line(old: str, new: str, m: Marker) -> str:
         else:
             tail = ""
         return pb + _words(ra, rb, m) + tail
-    return "\n".join(x for x in (mark_line(old, "deletion", m) if not _STRUCTURAL.match(old)
-                                 else "", new) if x)
+    return "\n".join(x for x in (mark_line(old, "deletion", m), mark_line(new, "insertion", m))
+                     if x)
 
 
 def redline_markdown(old: str, new: str, *, author: str, date: str) -> str:
@@ -101,20 +106,16 @@ def redline_markdown(old: str, new: str, *, author: str, date: str) -> str:
         if op == "equal":
             out.extend(b[j1:j2])
         elif op == "insert":
-            out.extend(line if _STRUCTURAL.match(line) else mark_line(line, "insertion", m)
-                       for line in b[j1:j2])
-        elif op == "delete":
-            out.extend(mark_line(line, "deletion", m) for line in a[i1:i2]
-                       if not _STRUCTURAL.match(line))
+            out.extend(mark_line(line, "insertion", m) for line in b[j1:j2])
+        elif op == "delete":  # deleted blocks stay in place, struck through
+            out.extend(mark_line(line, "deletion", m) for line in a[i1:i2])
         else:
             olds, news = a[i1:i2], b[j1:j2]
             for k in range(max(len(olds), len(news))):
                 if k < len(olds) and k < len(news):
                     out.append(redline_line(olds[k], news[k], m))
                 elif k < len(news):
-                    line = news[k]
-                    out.append(line if _STRUCTURAL.match(line)
-                               else mark_line(line, "insertion", m))
-                elif not _STRUCTURAL.match(olds[k]):
+                    out.append(mark_line(news[k], "insertion", m))
+                else:
                     out.append(mark_line(olds[k], "deletion", m))
     return "\n".join(out) + ("\n" if new.endswith("\n") else "")

@@ -74,7 +74,7 @@ local function mark_blocks(doc)
   if FORMAT ~= 'typst' then return nil end
   local out = pandoc.List()
   for _, block in ipairs(doc.blocks) do
-    if block.t ~= 'RawBlock' and has_change(block) then
+    if block.t ~= 'RawBlock' and block.t ~= 'Header' and has_change(block) then
       out:insert(pandoc.RawBlock('typst',
         '#block(stroke: (left: 1.5pt + rgb("#b00020")), outset: (left: 7pt), width: 100%)['))
       out:insert(block)
