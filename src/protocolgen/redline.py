@@ -102,7 +102,7 @@ def redline_markdown(old: str, new: str, *, author: str, date: str) -> str:
     m = Marker(author, date)
     a, b = old.splitlines(), new.splitlines()
     out: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=True).get_opcodes():
         if op == "equal":
             out.extend(b[j1:j2])
         elif op == "insert":
