@@ -203,3 +203,15 @@ def test_ethics_package(tmp_path: Path) -> None:
     assert "amendment 2.0" in text and "Alignment with an analogous" in text
     again = write_ethics_package(am, tmp_path / "again", RenderOptions(TEMPLATES))
     assert again.read_bytes() == path.read_bytes()
+
+
+def test_render_protocol_fills_amendment_details_from_history(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["render", "protocol", "--format", "md", "-o",
+                                       str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "IRI-APA-SCLC-01_protocol_v2.0.md").read_text(encoding="utf-8")
+    details = text.split("# Amendment details", 1)[1].split("# 1 Protocol Summary", 1)[0]
+    assert ": Overview of changes in the current amendment" in details
+    assert "| 5\\.3 Exclusion Criteria | Added: eligibility\\.exclusion\\[E5\\]" in details

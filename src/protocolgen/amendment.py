@@ -168,3 +168,19 @@ def require_changes_known(am: Amendment) -> None:
     """An amendment must change something."""
     if not am.changes:
         raise ProtocolgenError("the two versions have the same content: nothing to submit")
+
+
+def current_amendment_changes(loaded: LoadedStudy) -> tuple[Change, ...] | None:
+    """For a study whose version is an amendment, the changes from the previous version kept
+    under ``history/`` (to fill the protocol's Amendment details); None when not known."""
+    from .study import load_study
+    from .versions import previous_version
+
+    study = loaded.study
+    if not any(e.version == study.version.number for e in study.amendments):
+        return None
+    try:
+        old = load_study(previous_version(loaded.folder, study.version.number))
+    except ProtocolgenError:
+        return None
+    return compare_versions(old, loaded).changes
