@@ -55,7 +55,7 @@ validate: setup
 	$(BIN)/protocolgen validate $(STUDY)
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 bench: setup
 	$(BIN)/python bench/bench.py
@@ -66,6 +66,8 @@ golden: setup
 docs: setup
 	$(BIN)/protocolgen schema -o docs/study-format.md
 
+# Keeps build/<study>/allocation/: a sealed allocation list is never deleted by a clean.
 clean:
-	find build -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	find build -mindepth 1 -maxdepth 1 -type f ! -name .gitkeep -delete
+	find build -mindepth 2 -maxdepth 2 ! -name allocation -exec rm -rf {} +
 	rm -rf .pytest_cache .ruff_cache .hypothesis

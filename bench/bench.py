@@ -91,6 +91,12 @@ def main() -> None:
         bare = bare_pandoc_seconds(tmp / "bare")
         row("bare pandoc+typst, same markdown, 3 formats", bare)
         row("render protocol, all formats (ours / bare)", ours, bare, "goal ratio ≤ 1.5")
+    from allocation_bench import allocation_rows  # bench/ is on sys.path when run as a script
+
+    allocation_rows(row, RUNS, median_seconds, cli)
+    from diff_bench import diff_rows
+
+    diff_rows(row, RUNS)
     make = shutil.which("make")
     if make:
         subprocess.run([make, "protocol"], cwd=ROOT, check=True, capture_output=True)

@@ -10,10 +10,12 @@ from .errors import fail
 
 
 def write_atomic(path: Path, content: str | bytes, *, mode: int = 0o644,
-                 overwrite: bool = True) -> Path:
+                 overwrite: bool = True, durable: bool = True) -> Path:
     """Write ``content`` to ``path`` via a temporary file in the same folder.
 
-    With ``overwrite=False`` an existing file is an error and is left untouched.
+    With ``overwrite=False`` an existing file is an error and is left untouched. With
+    ``durable=False`` the file is not flushed to disk one by one (still atomic for readers):
+    for batches of many small files, which call :func:`flush_to_disk` once at the end.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +26,8 @@ def write_atomic(path: Path, content: str | bytes, *, mode: int = 0o644,
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         if overwrite:
             os.replace(tmp, path)
@@ -39,3 +42,8 @@ def write_atomic(path: Path, content: str | bytes, *, mode: int = 0o644,
             os.unlink(tmp)
         raise
     return path
+
+
+def flush_to_disk() -> None:
+    """Make every file written so far durable (after ``write_atomic(..., durable=False)``)."""
+    os.sync()
