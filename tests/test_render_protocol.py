@@ -244,3 +244,12 @@ def test_amendment_details_and_prior_amendments(seed_copy: Path) -> None:
     prior = text.split("## 12.3 Prior Protocol Amendments", 1)[1].split("# 13", 1)[0]
     assert "| 1\\.1 | 2027-01-10 | No | Typo fixes\\. | Clarity\\. |" in prior
     assert "Amendment (version 2\\.0)" in text
+
+
+def test_docx_embeds_the_schema_as_png(rendered: dict) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(rendered["resilient"]["docx"]) as zf:
+        media = [n for n in zf.namelist() if n.startswith("word/media/")]
+        assert media and all(n.endswith(".png") for n in media)
+        assert zf.read(media[0])[:8] == b"\x89PNG\r\n\x1a\n"

@@ -95,9 +95,13 @@ def write_document(doc: Document, out_dir: Path, template_root: Path,
 
     def docx() -> bytes:
         from .docx_finish import finish_docx
+        from .pandoc import svg_to_png
 
-        raw = run_pandoc(inline, "docx", [*meta, "--reference-doc",
-                                          str(style / "reference.docx")], epoch=epoch)
+        with_png = _with_figures(doc.markdown, {
+            name: "data:image/png;base64," + base64.b64encode(svg_to_png(data)).decode("ascii")
+            for name, data in doc.figures.items()})
+        raw = run_pandoc(with_png, "docx", [*meta, "--reference-doc",
+                                            str(style / "reference.docx")], epoch=epoch)
         return finish_docx(raw, header=f"{doc.header_left} · {doc.header_right}",
                            footer=doc.footer, epoch_date=doc.date.timetuple()[:6],
                            track_changes=doc.redline)

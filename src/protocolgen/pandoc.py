@@ -51,7 +51,15 @@ def run_pandoc(markdown: str, to: str, args: list[str], *, epoch: int) -> bytes:
     return done.stdout
 
 
-def compile_typst(source: str, files: dict[str, bytes], *, epoch: int) -> bytes:
+def svg_to_png(svg: bytes, *, ppi: int = 160) -> bytes:
+    """Rasterize an SVG figure with typst (Word and LibreOffice need a PNG in DOCX)."""
+    return compile_typst('#set page(width: auto, height: auto, margin: 0pt)\n'
+                         '#image("figure.svg")\n', {"figure.svg": svg}, epoch=0,
+                         output_format="png", ppi=ppi)
+
+
+def compile_typst(source: str, files: dict[str, bytes], *, epoch: int,
+                  output_format: str = "pdf", ppi: int | None = None) -> bytes:
     """Compile typst markup to PDF with only the bundled fonts, so output is reproducible."""
     import datetime as dt
 
@@ -64,12 +72,13 @@ def compile_typst(source: str, files: dict[str, bytes], *, epoch: int) -> bytes:
         main = root / "main.typ"
         main.write_text(source, encoding="utf-8")
         try:
+            extra = {"ppi": ppi} if ppi else {}
             pdf = typst.compile(str(main), root=str(root), font_paths=[],
-                                ignore_system_fonts=True,
-                                timestamp=dt.datetime.fromtimestamp(epoch, dt.UTC))
+                                ignore_system_fonts=True, format=output_format,
+                                timestamp=dt.datetime.fromtimestamp(epoch, dt.UTC), **extra)
         except Exception as exc:  # typst raises its own error types
             first = str(exc).strip().splitlines()
             raise RenderError(f"typst failed: {first[0] if first else exc}") from exc
     if not isinstance(pdf, bytes):
-        raise RenderError("typst returned no PDF")
+        raise RenderError(f"typst returned no {output_format.upper()}")
     return pdf
