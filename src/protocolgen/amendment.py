@@ -95,33 +95,33 @@ def _consent_docs(am: Amendment, options: RenderOptions) -> tuple[Document, Docu
     return clean, redline
 
 
-def summary_document(am: Amendment, options: RenderOptions, consent_changed: bool) -> Document:
-    """The summary of changes, in document order, with the amendment's reasons."""
+def _amendment_document(am: Amendment, options: RenderOptions, template: str, kind: str,
+                        title: str, header: str, **extra: object) -> Document:
+    """A document about the amendment, from ``templates/amendment/<template>``."""
     study = am.new.study
     env = make_environment(options.template_root / "amendment")
-    markdown = render_template(env, "summary.md.j2", {
-        "s": study, "old": am.old.study, "entry": am.entry, "changes": am.changes,
-        "consent_changed": consent_changed})
+    markdown = render_template(env, template, {
+        "s": study, "old": am.old.study, "entry": am.entry, "changes": am.changes, **extra})
     return Document(
-        markdown=markdown, stem=file_stem(study, "summary-of-changes"),
-        title=f"{study.identification.protocol_number} summary of changes v{study.version.number}",
-        header_left=study.identification.protocol_number, header_right="Summary of changes",
+        markdown=markdown, stem=file_stem(study, kind),
+        title=f"{study.identification.protocol_number} {title}",
+        header_left=study.identification.protocol_number, header_right=header,
         footer=f"Amendment {am.entry.version} · {am.entry.date.isoformat()}",
         date=study.version.date)
+
+
+def summary_document(am: Amendment, options: RenderOptions, consent_changed: bool) -> Document:
+    """The summary of changes, in document order, with the amendment's reasons."""
+    return _amendment_document(am, options, "summary.md.j2", "summary-of-changes",
+                               f"summary of changes v{am.new.study.version.number}",
+                               "Summary of changes", consent_changed=consent_changed)
 
 
 def cover_letter_document(am: Amendment, options: RenderOptions, files: list[str]) -> Document:
-    study = am.new.study
-    env = make_environment(options.template_root / "amendment")
-    markdown = render_template(env, "cover_letter.md.j2", {
-        "s": study, "old": am.old.study, "entry": am.entry, "changes": am.changes,
-        "files": files})
-    return Document(
-        markdown=markdown, stem=file_stem(study, "cover-letter"),
-        title=f"{study.identification.protocol_number} amendment {am.entry.version} cover letter",
-        header_left=study.identification.protocol_number, header_right="Cover letter (draft)",
-        footer=f"Amendment {am.entry.version} · {am.entry.date.isoformat()}",
-        date=study.version.date)
+    """A draft cover letter naming the amendment's reasons, impact and enclosed files."""
+    return _amendment_document(am, options, "cover_letter.md.j2", "cover-letter",
+                               f"amendment {am.entry.version} cover letter",
+                               "Cover letter (draft)", files=files)
 
 
 def write_amendment_documents(am: Amendment, out_dir: Path,
