@@ -215,3 +215,22 @@ def test_render_protocol_fills_amendment_details_from_history(
     details = text.split("# Amendment details", 1)[1].split("# 1 Protocol Summary", 1)[0]
     assert ": Overview of changes in the current amendment" in details
     assert "| 5\\.3 Exclusion Criteria | Added: eligibility\\.exclusion\\[E5\\]" in details
+
+
+def test_links_in_changed_markdown_are_written_out() -> None:
+    from protocolgen.redline import redline_markdown
+
+    out = redline_markdown("See the guide.\n", "See [the guide](https://example.org/g).\n",
+                           author="A", date="2027-01-01T00:00:00Z")
+    assert "](" not in out
+    assert "[the guide (https://example\\.org/g)\\.]{.insertion" in out or \
+        "the guide (https://example\\.org/g)" in out
+
+
+def test_redline_spans_are_balanced_with_emphasis() -> None:
+    from protocolgen.redline import redline_markdown
+
+    out = redline_markdown("- **I1\\.** Age 18 to 75\n", "- **I1\\.** Age 18 to 80\n",
+                           author="A", date="D")
+    assert out == ('- **I1\\.** Age 18 to [75]{.deletion author="A" date="D"} '
+                   '[80]{.insertion author="A" date="D"}\n')

@@ -12,10 +12,13 @@ from __future__ import annotations
 import difflib
 import re
 
+from .render import escape_markdown
+
 _STRUCTURAL = re.compile(r"^\s*$|^\|[-:| ]+\|\s*$|^:::|^!\[")  # blank, table rule, div, figure
 _PREFIX = re.compile(r"^(#{1,6} |\s*[-+] |\s*\d+\. |\^[a-z]+\^ )")
 _ATTRS = re.compile(r"(\s*\{[#.][^}]*\})\s*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_LINK = re.compile(r"(?<![\\!])\[([^\]]*)\]\(([^)\s]+)\)")
 
 
 class Marker:
@@ -26,7 +29,9 @@ class Marker:
         self.attrs = f'author="{clean}" date="{date}"'
 
     def span(self, kind: str, text: str) -> str:
-        text = text.strip()
+        """A tracked-change span. A link inside one would break in Word (pandoc #4609), so a
+        changed link is written out as its text followed by its address."""
+        text = _LINK.sub(lambda m: f"{m.group(1)} ({escape_markdown(m.group(2))})", text.strip())
         return f"[{text}]{{.{kind} {self.attrs}}}" if text else ""
 
 
