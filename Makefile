@@ -11,7 +11,7 @@ PROTOCOL_DEPS := $(wildcard $(STUDY)/*.yaml) $(wildcard templates/*/* templates/
                  $(wildcard src/protocolgen/*.py src/protocolgen/*.yaml src/protocolgen/*/*) \
                  $(wildcard $(OUT)/allocation/*_manifest.json)
 
-.PHONY: setup test protocol consent allocation diff ethics validate lint bench docs golden clean
+.PHONY: setup test protocol consent allocation diff ethics calendar validate lint bench docs golden clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,12 @@ diff: setup
 ethics: setup
 	$(BIN)/protocolgen package $(STUDY) --from $(FROM) -o $(OUT)/ethics
 
+# A patient's visit calendar (ICS, CSV, HTML, PDF) into $(OUT)/calendars:
+#   make calendar SUBJECT=1001 DATE=2026-03-02 [STUDY=…] [SITE=S01] [ARM=…] [ACTUAL=dates.csv]
+calendar: setup
+	$(if $(and $(SUBJECT),$(DATE)),,$(error usage: make calendar SUBJECT=1001 DATE=2026-03-02 [STUDY=…] [SITE=…] [ARM=…] [ACTUAL=…]))
+	$(BIN)/protocolgen calendar $(SUBJECT) --anchor-date $(DATE) $(STUDY) $(if $(SITE),--site $(SITE)) $(if $(ARM),--arm $(ARM)) $(if $(ACTUAL),--actual $(ACTUAL)) -o $(OUT)/calendars
+
 validate: setup
 	$(BIN)/protocolgen validate $(STUDY)
 
@@ -61,7 +67,7 @@ bench: setup
 	$(BIN)/python bench/bench.py
 
 golden: setup
-	PROTOCOLGEN_GOLDEN=update $(BIN)/python -m pytest -q tests/test_render_protocol.py -k golden
+	PROTOCOLGEN_GOLDEN=update $(BIN)/python -m pytest -q tests/test_render_protocol.py tests/test_calendar_golden.py -k golden
 
 docs: setup
 	$(BIN)/protocolgen schema -o docs/study-format.md

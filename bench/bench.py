@@ -97,6 +97,9 @@ def main() -> None:
     from diff_bench import diff_rows
 
     diff_rows(row, RUNS)
+    from calendar_bench import calendar_rows
+
+    calendar_rows(row, RUNS, cli)
     make = shutil.which("make")
     if make:
         subprocess.run([make, "protocol"], cwd=ROOT, check=True, capture_output=True)

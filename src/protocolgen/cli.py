@@ -168,6 +168,20 @@ def render() -> None:
     """
 
 
+FORMATS_OPT = click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
+                           help="Comma-separated formats: docx, pdf, html, md.")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """Parse --format; a bad value is a usage error (exit 2)."""
+    from .documents import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ProtocolgenError as exc:
+        raise click.BadParameter(exc.message, param_hint="--format") from exc
+
+
 TEMPLATES_OPT = click.option(
     "--templates", type=click.Path(path_type=Path), default=Path("templates"), show_default=True,
     help="Template folder: protocol/, consent/<locale>/, style/ (reference.docx, …).")
@@ -175,8 +189,7 @@ TEMPLATES_OPT = click.option(
 
 @render.command("protocol")
 @STUDY_ARG
-@click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
-              help="Comma-separated formats: docx, pdf, html, md.")
+@FORMATS_OPT
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: build/<study>].")
 @TEMPLATES_OPT
@@ -192,14 +205,11 @@ def render_protocol_command(study: Path, formats: str, output: Path | None,
       protocolgen render protocol protocol/iri-apa-sclc --format docx,pdf -o build/out
     """
     from .allocation_output import read_commitment
-    from .documents import RenderOptions, parse_formats, render_protocol
+    from .documents import RenderOptions, render_protocol
     from .study import load_study
 
     loaded = load_study(study)
-    try:
-        wanted = parse_formats(formats)
-    except ProtocolgenError as exc:
-        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    wanted = _formats(formats)
     out = output or Path("build") / loaded.slug
     allocation = Path("build") / loaded.slug / "allocation"
     sha = read_commitment(allocation, loaded.study)
@@ -215,8 +225,7 @@ def render_protocol_command(study: Path, formats: str, output: Path | None,
 
 @render.command("consent")
 @STUDY_ARG
-@click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
-              help="Comma-separated formats: docx, pdf, html, md.")
+@FORMATS_OPT
 @click.option("--locale", default="en", show_default=True,
               help="Language: templates/consent/<locale>/ and the study's consent.locales.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -233,14 +242,11 @@ def render_consent_command(study: Path, formats: str, locale: str, output: Path 
     Example:
       protocolgen render consent protocol/iri-apa-sclc --format pdf,docx --locale en
     """
-    from .documents import RenderOptions, parse_formats, render_consent
+    from .documents import RenderOptions, render_consent
     from .study import load_study
 
     loaded = load_study(study)
-    try:
-        wanted = parse_formats(formats)
-    except ProtocolgenError as exc:
-        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    wanted = _formats(formats)
     out = output or Path("build") / loaded.slug
     files, warnings = render_consent(loaded.study, locale, out, RenderOptions(templates, wanted))
     for path in files:
@@ -352,14 +358,10 @@ def allocate(ctx: click.Context, study: Path, seed: str | None, seed_file: Path 
         return
     from .allocation import parse_surplus
     from .allocation_output import allocate_study, write_allocation_outputs
-    from .documents import parse_formats
     from .study import load_study
 
     seed_value = _seed_from(seed, seed_file)
-    try:
-        wanted = parse_formats(formats)
-    except ProtocolgenError as exc:
-        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    wanted = _formats(formats)
     try:
         surplus = parse_surplus(surplus) if surplus is not None else None
     except ProtocolgenError as exc:
@@ -434,8 +436,7 @@ def _load_pair(old: str, new: str) -> tuple[Any, Any]:
 @main.command("diff")
 @click.argument("old")
 @click.argument("new", default="protocol/iri-apa-sclc")
-@click.option("--format", "formats", default="docx,pdf,html,md", show_default=True,
-              help="Comma-separated formats: docx, pdf, html, md.")
+@FORMATS_OPT
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output folder [default: build/<study>/diff].")
 @TEMPLATES_OPT
@@ -453,12 +454,9 @@ def diff_command(old: str, new: str, formats: str, output: Path | None,
       protocolgen diff previous protocol/iri-apa-sclc --format docx,pdf
     """
     from .amendment import write_amendment_documents
-    from .documents import RenderOptions, parse_formats
+    from .documents import RenderOptions
 
-    try:
-        wanted = parse_formats(formats)
-    except ProtocolgenError as exc:
-        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    wanted = _formats(formats)
     amendment, loaded = _load_pair(old, new)
     out = output or Path("build") / loaded.slug / "diff"
     click.echo(f"{len(amendment.changes)} change(s) from v{amendment.old.study.version.number} "

@@ -258,6 +258,7 @@ class ScheduleOfActivities:
     matrix: dict[str, tuple[str, ...]]  # activity id -> visit ids
     footnotes: tuple[ScheduleFootnote, ...] = ()
     treatment_until: str = ""
+    follow_up_days: int = 365  # follow-up projected in a patient calendar after treatment
 
     def is_scheduled(self, activity_id: str, visit_id: str) -> bool:
         return visit_id in self.matrix.get(activity_id, ())
@@ -432,7 +433,7 @@ def _schedule(d: dict[str, Any]) -> ScheduleOfActivities:
         {k: tuple(v) for k, v in d["matrix"].items()},
         tuple(ScheduleFootnote(f["id"], f["text"], tuple(f.get("activities", [])),
                                tuple(f.get("visits", []))) for f in d.get("footnotes", [])),
-        d.get("treatment_until", ""))
+        d.get("treatment_until", ""), d.get("follow_up_days", 365))
 
 
 def _safety(d: dict[str, Any]) -> Safety:
