@@ -233,3 +233,20 @@ def test_redline_spans_are_balanced_with_emphasis() -> None:
                            author="A", date="D")
     assert out == ('- **I1\\.** Age 18 to [75]{.deletion author="A" date="D"} '
                    '[80]{.insertion author="A" date="D"}\n')
+
+
+def test_a_changed_consent_gets_its_own_redline_and_clean_version(tmp_path: Path) -> None:
+    new = Path(shutil.copytree(SEED, tmp_path / "new", ignore=shutil.ignore_patterns("history")))
+    edit(new / "study.yaml", "    payments: TBD\n",
+         "    payments: You will not be paid. Travel costs are paid back.\n")
+    am = compare_versions(load_study(SEED_V1), load_study(new))
+    assert any(c.consent and c.path == "consent.elements.payments" for c in am.changes)
+    files = write_amendment_documents(am, tmp_path / "out", RenderOptions(TEMPLATES, ("md",)))
+    names = {p.name for p in files}
+    assert {"IRI-APA-SCLC-01_consent_v1.0_en_redline.md",
+            "IRI-APA-SCLC-01_consent_v1.0_en.md"} <= names
+    redline = (tmp_path / "out" / "IRI-APA-SCLC-01_consent_v1.0_en_redline.md").read_text()
+    assert '[You will not be paid\\. Travel costs are paid back\\.]{.insertion' in redline
+    summary = next(p for p in files if "summary-of-changes" in p.name).read_text()
+    assert "| Consent form | Changed: a tracked-changes and a clean version are included. |" \
+        in summary
