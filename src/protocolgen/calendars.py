@@ -64,15 +64,6 @@ def csv_cell(text: str) -> str:
     return text
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ProtocolgenError(f"unknown format {', '.join(unknown) or text!r}; "
-                               f"choose from {','.join(FORMATS)}")
-    return formats
-
-
 @dataclass(frozen=True)
 class Patient:
     """One patient's calendar request."""

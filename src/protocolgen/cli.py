@@ -172,12 +172,12 @@ FORMATS_OPT = click.option("--format", "formats", default="docx,pdf,html,md", sh
                            help="Comma-separated formats: docx, pdf, html, md.")
 
 
-def _formats(text: str) -> tuple[str, ...]:
+def _formats(text: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """Parse --format; a bad value is a usage error (exit 2)."""
-    from .documents import parse_formats
+    from .documents import FORMATS, parse_formats
 
     try:
-        return parse_formats(text)
+        return parse_formats(text, allowed or FORMATS)
     except ProtocolgenError as exc:
         raise click.BadParameter(exc.message, param_hint="--format") from exc
 
@@ -546,7 +546,8 @@ def calendar_command(subject_id: str | None, study: Path | None, anchor_date: An
     """
     import contextlib
 
-    from .calendars import CalendarMaker, count_rows, parse_formats
+    from .calendars import FORMATS as CALENDAR_FORMATS
+    from .calendars import CalendarMaker, count_rows
     from .study import load_study
     from .visits import Horizon
 
@@ -566,10 +567,7 @@ def calendar_command(subject_id: str | None, study: Path | None, anchor_date: An
     elif until is not None and until < anchor_date:
         raise click.BadParameter(f"{until} is before the anchor date {anchor_date}",
                                  param_hint="--until")
-    try:
-        wanted = parse_formats(formats)
-    except ProtocolgenError as exc:
-        raise click.BadParameter(exc.message, param_hint="--format") from exc
+    wanted = _formats(formats, CALENDAR_FORMATS)
     loaded = load_study(study or Path("protocol/iri-apa-sclc"))
     out = output or Path("build") / loaded.slug / "calendars"
     maker = CalendarMaker(loaded, out, formats=wanted, horizon=Horizon(cycles, until),

@@ -65,12 +65,13 @@ def epoch_of(day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
+def parse_formats(text: str, allowed: tuple[str, ...] = FORMATS) -> tuple[str, ...]:
+    """``"pdf, docx"`` → ``("pdf", "docx")``; an unknown format is an error naming the choices."""
     formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in allowed]
     if unknown or not formats:
         raise ProtocolgenError(f"unknown format {', '.join(unknown) or text!r}; "
-                               f"choose from {','.join(FORMATS)}")
+                               f"choose from {','.join(allowed)}")
     return formats
 
 

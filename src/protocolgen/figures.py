@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+from html import escape as _html_escape
 
 from .model import Study
+
+
+def escape(text: str) -> str:
+    """XML-escape text content (&, <, >)."""
+    return _html_escape(text, quote=False)
 
 _W_BOX, _H_BOX, _GAP = 150, 54, 34
 _FONT = "font-family='Helvetica, Arial, sans-serif' font-size='12'"
