@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from allocation_bench import median_call  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _time(fn: Callable[[], object], runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _scaled(data: dict[str, Any], factor: int) -> dict[str, Any]:
@@ -52,13 +42,13 @@ def diff_rows(row: Callable[..., None], runs: int) -> None:
     old_md = render_protocol_markdown(old.study, options)
     new_md = render_protocol_markdown(new.study, options)
     row("diff seed 1.0→2.0: compare by ids (in process)",
-        _time(lambda: compare_versions(old, new), runs))
+        median_call(lambda: compare_versions(old, new), runs))
     row("diff seed 1.0→2.0: redline markdown (in process)",
-        _time(lambda: redline_markdown(old_md, new_md, author="a", date="d"), runs))
+        median_call(lambda: redline_markdown(old_md, new_md, author="a", date="d"), runs))
     big_old = _scaled(old.document.data, 10)
     big_new = _scaled(new.document.data, 10)
     big_new["eligibility"]["exclusion"].insert(0, big_new["eligibility"]["exclusion"].pop(5))
-    row("diff synthetic 10x study: compare by ids", _time(
+    row("diff synthetic 10x study: compare by ids", median_call(
         lambda: diff_studies(big_old, big_new), runs))
-    row("diff synthetic 10x study: redline markdown", _time(
+    row("diff synthetic 10x study: redline markdown", median_call(
         lambda: redline_markdown(old_md * 10, new_md * 10, author="a", date="d"), runs))
