@@ -62,6 +62,7 @@ validate: setup
 
 lint: setup
 	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy src/protocolgen
 
 bench: setup
 	$(BIN)/python bench/bench.py

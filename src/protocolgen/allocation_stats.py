@@ -122,7 +122,7 @@ def design_predictability(design: AllocationDesign) -> Predictability:
         return Predictability(baseline, baseline, False)
     guesses = sum(block_expected_guesses(tuple(b // total * r for r in ratios), ratios)
                   for b in design.block_sizes)
-    return Predictability(guesses / sum(design.block_sizes), baseline, True)
+    return Predictability(Fraction(guesses) / sum(design.block_sizes), baseline, True)
 
 
 def max_imbalance_bound(design: AllocationDesign) -> Fraction | None:

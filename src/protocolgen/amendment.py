@@ -154,7 +154,7 @@ def write_ethics_package(am: Amendment, out_dir: Path, options: RenderOptions) -
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path in [*names, ("SHA256SUMS", None)]:
-            info = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+            info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zf.writestr(info, manifest if path is None else path.read_bytes())

@@ -587,7 +587,8 @@ def calendar_command(subject_id: str | None, study: Path | None, anchor_date: An
     bar = click.progressbar(results, length=count_rows(roster), label="calendars",
                             file=sys.stderr) if sys.stderr.isatty() else \
         contextlib.nullcontext(results)
-    problems, done, failed = [], 0, 0
+    problems: list[Any] = []
+    done, failed = 0, 0
     with bar as rows:
         for result in rows:
             problems.extend(result.problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import Any
 
 import docx
 from docx.oxml import OxmlElement
@@ -14,7 +15,7 @@ from docx.text.paragraph import Paragraph
 
 
 def _field(paragraph: Paragraph, code: str, placeholder: str) -> None:
-    def fld(kind: str) -> OxmlElement:
+    def fld(kind: str) -> Any:
         el = OxmlElement("w:fldChar")
         el.set(qn("w:fldCharType"), kind)
         return el

@@ -72,10 +72,10 @@ def compile_typst(source: str, files: dict[str, bytes], *, epoch: int,
         main = root / "main.typ"
         main.write_text(source, encoding="utf-8")
         try:
-            extra = {"ppi": ppi} if ppi else {}
-            pdf = typst.compile(str(main), root=str(root), font_paths=[],
-                                ignore_system_fonts=True, format=output_format,
-                                timestamp=dt.datetime.fromtimestamp(epoch, dt.UTC), **extra)
+            pdf = typst.compile(  # type: ignore[call-overload]  # format is a plain str
+                str(main), root=str(root), font_paths=[], ignore_system_fonts=True,
+                format=output_format, ppi=ppi,
+                timestamp=dt.datetime.fromtimestamp(epoch, dt.UTC))
         except Exception as exc:  # typst raises its own error types
             first = str(exc).strip().splitlines()
             raise RenderError(f"typst failed: {first[0] if first else exc}") from exc

@@ -30,7 +30,7 @@ class _TrustedSchemas(set[Any]):
         return True
 
 
-class _StudyValidator(cerberus.Validator):  # type: ignore[misc]
+class _StudyValidator(cerberus.Validator):
     """Cerberus with the ``tbd`` type: the literal text ``TBD``."""
 
     _valid_schemas = _TrustedSchemas()
@@ -88,7 +88,7 @@ def _schema_message(error: Any) -> tuple[str, bool]:
     if error.code == cerberus.errors.UNKNOWN_FIELD.code:
         parent = rule_at(path[:-1]) or {}
         allowed = sorted(parent.get("schema", {})) if isinstance(parent.get("schema"), dict) else []
-        return (f"unknown field {path[-1]!r}{_suggest(path[-1], allowed)}; allowed here: "
+        return (f"unknown field {path[-1]!r}{_suggest(str(path[-1]), allowed)}; allowed here: "
                 f"{', '.join(allowed)}" if allowed else f"unknown field {path[-1]!r}"), True
     if error.rule == "required":
         return f"required field {path[-1]!r} is missing", False
