@@ -120,10 +120,29 @@ def validate_schema(doc: Document) -> tuple[dict[str, Any], list[Problem]]:
     validator = _StudyValidator(load_schema())
     if validator.validate(doc.data):
         return validator.document, []
+    errors = list(_flatten(validator._errors))
+    # A misspelt required key gives "unknown field" and "required field missing": say it once.
+    unknown = {tuple(e.document_path) for e in errors
+               if e.code == cerberus.errors.UNKNOWN_FIELD.code}
+    typo_of: dict[Path_, str] = {}
+    for e in errors:
+        path = tuple(e.document_path)
+        if e.rule != "required":
+            continue
+        siblings = [str(u[-1]) for u in unknown if u[:-1] == path[:-1]]
+        close = difflib.get_close_matches(str(path[-1]), siblings, n=1, cutoff=0.6)
+        if close:
+            typo_of[path[:-1] + (close[0],)] = str(path[-1])
+    said_by_typo = {p[:-1] + (typo_of[p],) for p in typo_of}
     problems = []
-    for error in _flatten(validator._errors):
-        message, at_key = _schema_message(error)
+    for error in errors:
         path = tuple(error.document_path)
+        if error.rule == "required" and path in said_by_typo:
+            continue
+        message, at_key = _schema_message(error)
+        if path in typo_of:
+            message = (f"unknown field {path[-1]!r}: did you mean {typo_of[path]!r}? "
+                       "(that field is required and missing)")
         if at_key or error.rule != "required":
             pos = doc.where(path, key=at_key)
         else:
