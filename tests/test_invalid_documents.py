@@ -642,3 +642,23 @@ def test_nan_and_infinity_are_not_numbers(tmp_path: Path) -> None:
         load_study(study)
     assert [str(p).split(": ", 1)[1] for p in info.value.errors] == [
         "interventions[0].dose.amount: nan is not a finite number"]
+
+
+def test_site_without_holiday_calendar_is_a_warning(tmp_path: Path) -> None:
+    from protocolgen.validate import check_site_holidays
+
+    study = Path(shutil.copytree(SEED, tmp_path / "site"))
+    text = (study / "study.yaml").read_text(encoding="utf-8")
+    (study / "study.yaml").write_text(
+        text.replace("    country: CN\n", "    country: QQ\n"), encoding="utf-8")
+    problems = check_site_holidays(load_study(study).document)
+    assert [(p.field, p.message, p.severity) for p in problems] == [
+        ("sites[0].country", "no public-holiday calendar for country 'QQ'; protocolgen "
+         "calendar cannot schedule this site", "warning")]
+    assert (problems[0].line, problems[0].column) == (394, 14)
+    (study / "study.yaml").write_text(
+        text.replace("    country: CN\n", "    country: CN\n    subdivision: XX\n"),
+        encoding="utf-8")
+    problems = check_site_holidays(load_study(study).document)
+    assert len(problems) == 1 and problems[0].message.startswith("unknown subdivision 'XX' of CN")
+    assert check_site_holidays(load_study(SEED).document) == []

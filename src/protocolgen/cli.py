@@ -140,8 +140,11 @@ def check(study: Path, strict: bool, show_all: bool) -> None:
     """
     from .completeness import check_completeness
     from .study import load_study
+    from .validate import check_site_holidays
 
     loaded = load_study(study)
+    for problem in check_site_holidays(loaded.document):
+        click.echo(str(problem), err=True)
     items = check_completeness(loaded.document.data, randomized=loaded.study.design.randomized)
     for checklist in ("ICH M11", "SPIRIT 2025", "Consent (ICH E6(R3))"):
         group = [i for i in items if i.checklist == checklist]

@@ -499,6 +499,28 @@ class _Checker:
         self.unique_ids(("references",), self.data.get("references", []))
 
 
+def check_site_holidays(doc: Document) -> list[Problem]:
+    """Warnings for sites whose country (or subdivision) has no public-holiday calendar in the
+    ``holidays`` package: patient calendars cannot be made for them. Kept out of
+    ``validate_document`` because importing ``holidays`` costs ~50 ms of start-up."""
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    checker = _Checker(doc, doc.data)
+    for i, site in enumerate(doc.data.get("sites", [])):
+        country, subdivision = site["country"], site.get("subdivision")
+        if country not in supported:
+            checker.report(("sites", i, "country"), f"no public-holiday calendar for country "
+                           f"{country!r}{_suggest(country, supported)}; protocolgen calendar "
+                           "cannot schedule this site", "warning")
+        elif subdivision and subdivision not in supported[country]:
+            known = ", ".join(supported[country][:12]) or "none"
+            checker.report(("sites", i, "subdivision"), f"unknown subdivision {subdivision!r} "
+                           f"of {country}{_suggest(subdivision, supported[country])}; known: "
+                           f"{known}{' …' if len(supported[country]) > 12 else ''}", "warning")
+    return checker.problems
+
+
 def _version_key(number: str) -> tuple[tuple[int, str], ...]:
     """Sort key for ``MAJOR.MINOR``: numeric, without int() (which caps at 4300 digits)."""
     parts = (part.lstrip("0") for part in number.split("."))
