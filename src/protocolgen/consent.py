@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import ProtocolgenError
 from .model import ConsentRisk, Encounter, Study, StudyArm, StudyIntervention
+from .schedule import visit_kind
 
 REQUIRED_ELEMENTS = ("purpose", "responsibilities", "benefits", "alternatives",
                      "injury_compensation", "payments", "voluntary", "records_access",
@@ -20,17 +21,6 @@ REQUIRED_ELEMENTS = ("purpose", "responsibilities", "benefits", "alternatives",
 FREQUENCIES = ("very-common", "common", "uncommon", "rare", "very-rare", "not-known", "TBD")
 # Activities whose counts the consent states.
 COUNTED_CATEGORIES = ("blood-draw", "imaging", "ecg", "laboratory", "questionnaire")
-
-
-def visit_kind(e: Encounter) -> str:
-    """screening, cycle, fixed (a calendar from study day 1), end or follow-up."""
-    if e.anchor == "cycle_day_1":
-        return "cycle"
-    if e.anchor == "end_of_treatment":
-        return "follow-up" if e.repeat and e.repeat.every_days else "end"
-    if e.day < 1 and not e.repeat:
-        return "screening"
-    return "fixed"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,24 @@ from __future__ import annotations
 from .model import Encounter
 
 
+def visit_kind(e: Encounter) -> str:
+    """screening, cycle, fixed (a calendar from study day 1), end or follow-up."""
+    if e.anchor == "cycle_day_1":
+        return "cycle"
+    if e.anchor == "end_of_treatment":
+        return "follow-up" if e.repeat and e.repeat.every_days else "end"
+    if e.day < 1 and not e.repeat:
+        return "screening"
+    return "fixed"
+
+
+def _screening_range(e: Encounter) -> str | None:
+    """``Day -28 to -1`` when the visit's window runs up to the day before study day 1."""
+    if e.window.before and e.day < 0 and e.day + e.window.after == -1:
+        return f"Day {e.day - e.window.before} to -1"
+    return None
+
+
 def describe_window(encounter: Encounter) -> str:
     """``±3 d``, ``-0/+3 d``, ``none``."""
     w = encounter.window
@@ -27,10 +45,7 @@ def describe_timing(encounter: Encounter, cycle_length: int) -> str:
         if repeat and repeat.every_days:
             text += f", then every {repeat.every_days} days"
     else:
-        if e.window.before and e.day < 0 and e.day + e.window.after == -1:
-            text = f"Day {e.day - e.window.before} to -1"
-        else:
-            text = f"Study day {e.day}"
+        text = _screening_range(e) or f"Study day {e.day}"
         if repeat and repeat.every_days:
             weeks = repeat.every_days / 7
             every = f"{weeks:g} weeks" if weeks.is_integer() else f"{repeat.every_days} days"
@@ -51,8 +66,9 @@ def describe_timing_short(encounter: Encounter) -> str:
     if e.anchor == "end_of_treatment":
         text = "EOT" if e.day == 0 else f"EOT+{e.day}"
         return text + (f", q{repeat.every_days}d" if repeat and repeat.every_days else "")
-    if e.window.before and e.day < 0 and e.day + e.window.after == -1:
-        return f"Day {e.day - e.window.before} to -1"
+    screening = _screening_range(e)
+    if screening:
+        return screening
     text = f"Day {e.day}"
     if repeat and repeat.every_days:
         weeks = repeat.every_days / 7
